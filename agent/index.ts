@@ -1,0 +1,5 @@
+export { explainStatus, STATUS_EXPLANATION, Status, statusName, VhsmError } from "../protocol/status.ts";
+export { type ConnectOptions, VhsmClient } from "./src/client.ts";
+export type { KeyInfo } from "./src/keys.ts";
+export type { HashAlgorithm } from "./src/names.ts";
+export { DigestStream, HmacStream } from "./src/streams.ts";

@@ -1,0 +1,169 @@
+/**
+ * User accounts: creation, PIN login (with atomic lockout), PIN change, and the open vaults.
+ * A PIN never leaves this module: it is checked by unwrapping the user's data key with a key
+ * derived from it (scrypt), or against the in-memory verifier while the user has a vault open.
+ */
+import { randomBytes } from "node:crypto";
+import { Status, VhsmError } from "../../protocol/status.ts";
+import { open, seal } from "./crypto/aead.ts";
+import { deriveKey, newKdfParams, parseKdfParams } from "./crypto/kdf.ts";
+import { checkPin, checkUserName } from "./ids.ts";
+import type { ContainerRow } from "./store/containers.ts";
+import type { UserRow, UserStore } from "./store/users.ts";
+import { dataKeyAad, pinVerifier, UserVault } from "./vault.ts";
+
+export interface AccountsOptions {
+  maxPinAttempts: number;
+  kdfLogN: number;
+  keyCacheLimit: number;
+}
+
+export class Accounts {
+  private readonly vaults = new Map<number, UserVault>();
+  /** A fixed dummy user so that an unknown user name costs the same KDF time as a real one. */
+  private readonly dummyKdf = newKdfParams();
+
+  constructor(
+    private readonly users: UserStore,
+    private readonly options: AccountsOptions,
+  ) {
+    this.dummyKdf.logN = options.kdfLogN;
+  }
+
+  async createUser(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserRow> {
+    checkUserName(name);
+    checkPin(pin);
+    if (this.users.byName(container.id, name)) {
+      throw new VhsmError(Status.USER_EXISTS, `user ${name} already exists in container ${container.name}`);
+    }
+    const { kdf, wrapped } = await wrapNewDataKey(container.name, name, pin, this.options.kdfLogN);
+    // re-check after the await: a concurrent request may have created the same user
+    if (this.users.byName(container.id, name)) {
+      throw new VhsmError(Status.USER_EXISTS, `user ${name} already exists in container ${container.name}`);
+    }
+    const id = this.users.create(container.id, name, kdf, wrapped);
+    return this.users.byId(id)!;
+  }
+
+  /** Checks the PIN and returns the user's vault (opened or shared); the caller must `release` it. */
+  async login(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
+    const user = this.users.byName(container.id, name);
+    if (!user) {
+      await deriveKey(pin, this.dummyKdf);
+      throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
+    }
+    const max = this.options.maxPinAttempts;
+    const open_ = this.vaults.get(user.id);
+    if (open_) return this.loginToOpenVault(open_, user, pin);
+
+    if (!this.users.reserveAttempt(user.id, max)) throw this.locked(name);
+    const params = parseKdfParams(user.kdf);
+    const kek = await deriveKey(pin, params);
+    const dataKey = open(kek, user.wrapped_key, dataKeyAad(container.name, name));
+    kek.fill(0);
+    if (!dataKey) throw this.wrongPin(user.id);
+    this.users.resetAttempts(user.id);
+
+    const raced = this.vaults.get(user.id);
+    if (raced) {
+      dataKey.fill(0);
+      raced.sessions++;
+      return raced;
+    }
+    const vault = new UserVault(
+      user.id,
+      container.name,
+      name,
+      dataKey,
+      pinVerifier(pin),
+      this.options.keyCacheLimit,
+    );
+    vault.sessions = 1;
+    this.vaults.set(user.id, vault);
+    return vault;
+  }
+
+  /** Fast path while the user is logged in elsewhere: synchronous, so the attempt count is exact. */
+  private loginToOpenVault(vault: UserVault, user: UserRow, pin: Uint8Array): UserVault {
+    if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(user.name);
+    if (!vault.checkPin(pin)) throw this.wrongPin(user.id);
+    this.users.resetAttempts(user.id);
+    vault.sessions++;
+    return vault;
+  }
+
+  release(vault: UserVault): void {
+    vault.sessions--;
+    if (vault.sessions <= 0 && this.vaults.get(vault.userId) === vault) {
+      this.vaults.delete(vault.userId);
+      vault.destroy();
+    }
+  }
+
+  /** Rewraps the data key under the new PIN; the old PIN stops working at once. */
+  async changePin(vault: UserVault, oldPin: Uint8Array, newPin: Uint8Array): Promise<void> {
+    checkPin(newPin);
+    const user = this.users.byId(vault.userId);
+    if (!user) throw new VhsmError(Status.BAD_SESSION, "the user no longer exists");
+    if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(user.name);
+    if (!vault.checkPin(oldPin)) throw this.wrongPin(user.id);
+    this.users.resetAttempts(user.id);
+    const params = newKdfParams(this.options.kdfLogN);
+    const kek = await deriveKey(newPin, params);
+    const wrapped = vault.wrapDataKey(kek);
+    kek.fill(0);
+    this.users.rewrap(user.id, JSON.stringify(params), wrapped);
+    vault.setPin(newPin);
+  }
+
+  /** Forgets an open vault at once (user removed, PIN reset, container revoked). */
+  evict(userId: number): void {
+    const vault = this.vaults.get(userId);
+    if (vault) {
+      this.vaults.delete(userId);
+      vault.destroy();
+    }
+  }
+
+  isOpen(userId: number): boolean {
+    return this.vaults.has(userId);
+  }
+
+  openVaultCount(): number {
+    return this.vaults.size;
+  }
+
+  private locked(name: string): VhsmError {
+    return new VhsmError(
+      Status.PIN_LOCKED,
+      `user ${name} is locked after ${this.options.maxPinAttempts} wrong PINs; an operator must unlock it`,
+    );
+  }
+
+  private wrongPin(userId: number): VhsmError {
+    const left = Math.max(0, this.options.maxPinAttempts - this.users.failedAttempts(userId));
+    return new VhsmError(
+      Status.BAD_CREDENTIALS,
+      left > 0
+        ? `wrong user or PIN (${left} attempts left before lockout)`
+        : "wrong PIN; the user is now locked",
+    );
+  }
+}
+
+/** A fresh data key wrapped under `pin`: for new users and for PIN resets (which lose the old keys). */
+export async function wrapNewDataKey(
+  containerName: string,
+  userName: string,
+  pin: Uint8Array,
+  kdfLogN: number,
+): Promise<{ kdf: string; wrapped: Uint8Array }> {
+  checkPin(pin);
+  const params = newKdfParams(kdfLogN);
+  const kek = await deriveKey(pin, params);
+  const dataKey = randomBytes(32);
+  const wrapped = seal(kek, dataKey, dataKeyAad(containerName, userName));
+  kek.fill(0);
+  dataKey.fill(0);
+  return { kdf: JSON.stringify(params), wrapped };
+}

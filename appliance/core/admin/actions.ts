@@ -1,0 +1,189 @@
+/** What the admin API does, independent of HTTP: enrollment, users, status. */
+import { statSync } from "node:fs";
+import { join } from "node:path";
+import { Status, VhsmError } from "../../../protocol/status.ts";
+import { wrapNewDataKey } from "../accounts.ts";
+import type { ContainerSockets } from "../container-sockets.ts";
+import { containerSocketPath } from "../container-sockets.ts";
+import type { SelfTestResult } from "../crypto/self-test.ts";
+import { checkContainerName } from "../ids.ts";
+import type { Metrics } from "../metrics.ts";
+import type { Services } from "../services.ts";
+import type { ContainerRow } from "../store/containers.ts";
+import { DB_FILE } from "../store/database.ts";
+import { prometheusText, statsSnapshot } from "./stats.ts";
+
+export class AdminActions {
+  constructor(
+    private readonly svc: Services,
+    private readonly sockets: ContainerSockets,
+    private readonly metrics: Metrics,
+    private readonly selfTest: SelfTestResult,
+  ) {}
+
+  health() {
+    return { status: this.selfTest.ok ? "ok" : "failing", selfTest: this.selfTest };
+  }
+
+  status() {
+    const db = this.svc.containers;
+    const all = db.all();
+    let users = 0;
+    let keys = 0;
+    for (const c of all) {
+      users += this.svc.users.list(c.id).length;
+      keys += this.svc.keys.countForContainer(c.id);
+    }
+    let dbSize = 0;
+    try {
+      dbSize = statSync(join(this.svc.config.dataDir, DB_FILE)).size;
+    } catch {}
+    return {
+      version: this.svc.version,
+      uptimeSeconds: Math.round((Date.now() - this.metrics.started) / 1000),
+      dataDir: this.svc.config.dataDir,
+      runDir: this.svc.config.runDir,
+      dbSize,
+      containers: all.filter((c) => c.revoked === 0).length,
+      revokedContainers: all.filter((c) => c.revoked !== 0).length,
+      users,
+      keys,
+      connections: this.sockets.totalConnections(),
+      openVaults: this.svc.accounts.openVaultCount(),
+      selfTest: this.selfTest.ok ? "passed" : "failed",
+    };
+  }
+
+  stats() {
+    return statsSnapshot(this.metrics, this.status());
+  }
+
+  prometheus(): string {
+    return prometheusText(this.metrics, this.status());
+  }
+
+  private describe(c: ContainerRow) {
+    const users = this.svc.users.list(c.id);
+    return {
+      name: c.name,
+      created: new Date(c.created).toISOString(),
+      revoked: c.revoked !== 0,
+      uid: c.uid,
+      gid: c.gid,
+      socket: containerSocketPath(this.svc.config.runDir, c.name),
+      users: users.length,
+      lockedUsers: users.filter((u) => u.failed_attempts >= this.svc.config.maxPinAttempts).length,
+      keys: this.svc.keys.countForContainer(c.id),
+      sessions: this.sockets.sessionCount(c.name),
+      lastActivity: this.metrics.byContainer.get(c.name)?.lastActivity || null,
+    };
+  }
+
+  listContainers() {
+    return this.svc.containers.all().map((c) => this.describe(c));
+  }
+
+  container(name: string) {
+    return this.describe(this.requireContainer(name, true));
+  }
+
+  enroll(name: string, uid: number | null, gid: number | null) {
+    checkContainerName(name);
+    const { row, changed } = this.svc.containers.enroll(name, uid, gid);
+    if (changed) this.sockets.close(name); // uid/gid may have changed: re-create the socket
+    const socket = this.sockets.open(row);
+    return { ...this.describe(row), socket, changed };
+  }
+
+  revoke(name: string, wipe: boolean) {
+    const c = this.requireContainer(name, true);
+    this.sockets.close(name);
+    for (const u of this.svc.users.list(c.id)) this.svc.accounts.evict(u.id);
+    if (wipe) this.svc.containers.wipe(c.id);
+    else this.svc.containers.revoke(c.id);
+    return { name, revoked: true, wiped: wipe };
+  }
+
+  listUsers(name: string) {
+    const c = this.requireContainer(name, true);
+    return this.svc.users.list(c.id).map((u) => ({
+      name: u.name,
+      created: new Date(u.created).toISOString(),
+      failedAttempts: u.failed_attempts,
+      locked: u.failed_attempts >= this.svc.config.maxPinAttempts,
+      keys: this.svc.keys.count(u.id),
+      loggedIn: this.svc.accounts.isOpen(u.id),
+    }));
+  }
+
+  async addUser(container: string, user: string, pin: string) {
+    const c = this.requireContainer(container, true);
+    const pinBytes = Buffer.from(pin, "utf8");
+    try {
+      await this.svc.accounts.createUser(c, user, pinBytes);
+    } finally {
+      pinBytes.fill(0);
+    }
+    return { container, user, created: true };
+  }
+
+  removeUser(container: string, user: string, confirm: boolean) {
+    const c = this.requireContainer(container, true);
+    const u = this.requireUser(c, user);
+    const keys = this.svc.keys.count(u.id);
+    if (keys > 0 && !confirm) {
+      throw new VhsmError(
+        Status.CONFIRMATION_REQUIRED,
+        `user ${user} owns ${keys} keys that would be destroyed; repeat with confirmation (--yes)`,
+      );
+    }
+    this.sockets.closeUserSessions(container, u.id);
+    this.svc.accounts.evict(u.id);
+    this.svc.users.remove(u.id);
+    return { container, user, removed: true, keysDestroyed: keys };
+  }
+
+  unlockUser(container: string, user: string) {
+    const u = this.requireUser(this.requireContainer(container, true), user);
+    this.svc.users.resetAttempts(u.id);
+    return { container, user, unlocked: true };
+  }
+
+  async resetPin(container: string, user: string, pin: string, destroyKeys: boolean) {
+    const c = this.requireContainer(container, true);
+    const u = this.requireUser(c, user);
+    if (!destroyKeys) {
+      throw new VhsmError(
+        Status.CONFIRMATION_REQUIRED,
+        "a PIN reset without the old PIN cannot recover the user's data key: the user's keys are destroyed. Repeat with confirmation (--destroy-keys)",
+      );
+    }
+    const pinBytes = Buffer.from(pin, "utf8");
+    let wrap: { kdf: string; wrapped: Uint8Array };
+    try {
+      wrap = await wrapNewDataKey(c.name, u.name, pinBytes, this.svc.config.kdfLogN);
+    } finally {
+      pinBytes.fill(0);
+    }
+    this.sockets.closeUserSessions(container, u.id);
+    this.svc.accounts.evict(u.id);
+    const destroyed = this.svc.keys.removeAllForUser(u.id);
+    this.svc.users.rewrap(u.id, wrap.kdf, wrap.wrapped);
+    this.svc.users.resetAttempts(u.id);
+    return { container, user, pinReset: true, keysDestroyed: destroyed };
+  }
+
+  private requireContainer(name: string, includeRevoked: boolean): ContainerRow {
+    const c = this.svc.containers.byName(name);
+    if (!c || (!includeRevoked && c.revoked)) {
+      throw new VhsmError(Status.CONTAINER_NOT_FOUND, `no container named ${name}`);
+    }
+    return c;
+  }
+
+  private requireUser(c: ContainerRow, name: string) {
+    const u = this.svc.users.byName(c.id, name);
+    if (!u) throw new VhsmError(Status.USER_NOT_FOUND, `no user ${name} in container ${c.name}`);
+    return u;
+  }
+}

@@ -1,0 +1,18 @@
+/** Request bodies of the admin API, validated before anything is touched. */
+import { z } from "zod";
+
+export const EnrollBody = z.strictObject({
+  name: z.string().min(1).max(63),
+  uid: z.number().int().min(0).max(0xffffffff).nullable().optional(),
+  gid: z.number().int().min(0).max(0xffffffff).nullable().optional(),
+});
+
+export const UserAddBody = z.strictObject({
+  name: z.string().min(1).max(64),
+  pin: z.string().min(1).max(256),
+});
+
+export const ResetPinBody = z.strictObject({
+  pin: z.string().min(1).max(256),
+  destroyKeys: z.boolean().optional(),
+});

@@ -1,0 +1,100 @@
+/**
+ * Starts the appliance: self-tests, key store, admin socket, one socket per enrolled container.
+ * Returns a handle whose `stop()` closes everything and flushes buffered usage counters.
+ */
+
+import { chmodSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Server } from "bun";
+import { Accounts } from "./accounts.ts";
+import { AdminActions } from "./admin/actions.ts";
+import { adminHandler } from "./admin/api.ts";
+import type { ApplianceConfig } from "./config.ts";
+import { ContainerSockets } from "./container-sockets.ts";
+import { runSelfTests } from "./crypto/self-test.ts";
+import type { Logger } from "./log.ts";
+import { Metrics } from "./metrics.ts";
+import type { Services } from "./services.ts";
+import { ContainerStore } from "./store/containers.ts";
+import { openDatabase } from "./store/database.ts";
+import { KeyStore } from "./store/keys.ts";
+import { UserStore } from "./store/users.ts";
+import { UsageRecorder } from "./usage-recorder.ts";
+import { VERSION } from "./version.ts";
+
+export interface RunningAppliance {
+  config: ApplianceConfig;
+  adminSocket: string;
+  actions: AdminActions;
+  metrics: Metrics;
+  log: Logger;
+  stop(): Promise<void>;
+}
+
+export class SelfTestFailure extends Error {}
+
+export function adminSocketPath(runDir: string): string {
+  return join(runDir, "admin.sock");
+}
+
+export async function startAppliance(config: ApplianceConfig, log: Logger): Promise<RunningAppliance> {
+  const selfTest = runSelfTests();
+  if (!selfTest.ok) {
+    throw new SelfTestFailure(
+      `self-test failed for ${selfTest.failed.join(", ")}: refusing to serve. The runtime's crypto is broken or was tampered with.`,
+    );
+  }
+  log.info("self-tests passed", { algorithms: selfTest.passed.length });
+
+  const db = openDatabase(config.dataDir);
+  const containers = new ContainerStore(db);
+  const users = new UserStore(db);
+  const keys = new KeyStore(db);
+  const usage = new UsageRecorder(keys);
+  const accounts = new Accounts(users, {
+    maxPinAttempts: config.maxPinAttempts,
+    kdfLogN: config.kdfLogN,
+    keyCacheLimit: config.keyCacheLimit,
+  });
+  const services: Services = { config, containers, users, keys, accounts, usage, version: VERSION };
+  const metrics = new Metrics();
+  const sockets = new ContainerSockets(services, metrics, log);
+  const actions = new AdminActions(services, sockets, metrics, selfTest);
+
+  mkdirSync(config.runDir, { recursive: true, mode: 0o755 });
+  const adminSocket = adminSocketPath(config.runDir);
+  rmSync(adminSocket, { force: true });
+  // create the admin socket with no group/other access from the first instant
+  const oldUmask = process.umask(0o177);
+  let admin: Server<undefined>;
+  try {
+    admin = Bun.serve({ unix: adminSocket, fetch: adminHandler(actions) });
+  } finally {
+    process.umask(oldUmask);
+  }
+  chmodSync(adminSocket, 0o600);
+
+  for (const c of containers.active()) sockets.open(c);
+  const flushTimer = setInterval(() => usage.flush(), 1000);
+  log.info("appliance ready", { version: VERSION, dataDir: config.dataDir, admin: adminSocket });
+
+  let stopped = false;
+  return {
+    config,
+    adminSocket,
+    actions,
+    metrics,
+    log,
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      clearInterval(flushTimer);
+      sockets.closeAll();
+      await admin.stop(true);
+      rmSync(adminSocket, { force: true });
+      usage.flush();
+      db.close();
+      log.info("appliance stopped");
+    },
+  };
+}

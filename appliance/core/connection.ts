@@ -1,0 +1,216 @@
+/**
+ * One client connection: cuts frames from the socket, dispatches them through the operation table,
+ * writes responses with backpressure. Requests after a session-changing operation (LOGIN...) wait
+ * for it; everything else is answered as soon as it completes, so responses may be out of order.
+ */
+import type { Socket } from "bun";
+import { decodeBody, encodeError, encodeFrame } from "../../protocol/codec.ts";
+import { FLAG_RESPONSE, type Frame, FrameReader } from "../../protocol/frame.ts";
+import { MESSAGES, type MessageName, messageName } from "../../protocol/messages.ts";
+import { Status, VhsmError } from "../../protocol/status.ts";
+import type { Logger } from "./log.ts";
+import type { ContainerCounters, Metrics } from "./metrics.ts";
+import { BARRIERS, HANDLERS, operationKind } from "./operations/index.ts";
+import type { Services } from "./services.ts";
+import { Session } from "./session.ts";
+import type { ContainerRow } from "./store/containers.ts";
+
+export class Connection {
+  readonly session: Session;
+  private readonly reader: FrameReader;
+  private readonly outbound: Uint8Array[] = [];
+  private outboundBytes = 0;
+  private waiting: Frame[] = [];
+  private barrier = false;
+  private closed = false;
+  private cleanedUp = false;
+  private readonly counters: ContainerCounters;
+
+  constructor(
+    private readonly socket: Socket<unknown>,
+    container: ContainerRow,
+    private readonly services: Services,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+    private readonly onClose: (c: Connection) => void,
+  ) {
+    this.session = new Session(container, services.config.maxContextsPerSession);
+    this.reader = new FrameReader(services.config.maxFrameBody, (frame) => this.onFrame(frame));
+    this.counters = metrics.container(container.name);
+    this.counters.connections++;
+    metrics.connectionsTotal++;
+  }
+
+  onData(chunk: Uint8Array): void {
+    if (this.closed) return;
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      // a broken frame leaves the stream unsynchronised: answer once, then close
+      const e = err instanceof VhsmError ? err : new VhsmError(Status.INTERNAL, String(err));
+      this.metrics.frameErrors++;
+      this.log.warn("frame error", {
+        container: this.session.container.name,
+        code: e.code,
+        message: e.message,
+      });
+      this.send(encodeError(0, 0, e.status, e.message));
+      this.close();
+    }
+  }
+
+  private onFrame(frame: Frame): void {
+    if (this.closed) return;
+    if (frame.flags & FLAG_RESPONSE) {
+      throw new VhsmError(Status.BAD_FRAME, "clients must not send response frames");
+    }
+    if (this.barrier) {
+      // the body is a view into a network buffer that may be reused: keep a copy
+      this.waiting.push({ ...frame, body: frame.body.slice() });
+      return;
+    }
+    this.dispatch(frame);
+  }
+
+  private dispatch(frame: Frame): void {
+    const name = messageName(frame.opcode);
+    if (!name) {
+      this.fail(
+        frame,
+        "session",
+        new VhsmError(Status.UNKNOWN_OPCODE, `unknown opcode 0x${frame.opcode.toString(16)}`),
+      );
+      return;
+    }
+    const kind = operationKind(name);
+    const started = performance.now();
+    let result: unknown;
+    try {
+      if (!this.session.helloDone && name !== "HELLO") {
+        throw new VhsmError(Status.BAD_SESSION, "send HELLO first");
+      }
+      const request = decodeBody(MESSAGES[name].request, frame.body);
+      result = (HANDLERS[name] as (s: Session, r: unknown, svc: Services) => unknown)(
+        this.session,
+        request,
+        this.services,
+      );
+    } catch (err) {
+      this.fail(frame, kind, err, started);
+      return;
+    }
+    if (result instanceof Promise) {
+      const isBarrier = BARRIERS.has(name);
+      if (isBarrier) this.barrier = true;
+      result.then(
+        (value) => this.succeed(frame, name, kind, value, started),
+        (err) => this.fail(frame, kind, err, started),
+      );
+      if (isBarrier) result.finally(() => this.releaseBarrier()).catch(() => {});
+      return;
+    }
+    this.succeed(frame, name, kind, result, started);
+  }
+
+  private releaseBarrier(): void {
+    this.barrier = false;
+    const queued = this.waiting;
+    this.waiting = [];
+    for (let i = 0; i < queued.length; i++) {
+      if (this.closed) return;
+      if (this.barrier) {
+        this.waiting.push(...queued.slice(i));
+        return;
+      }
+      this.dispatch(queued[i]!);
+    }
+  }
+
+  private succeed(frame: Frame, name: MessageName, kind: string, value: unknown, started: number): void {
+    const us = (performance.now() - started) * 1000;
+    this.metrics.recordOp(this.counters, kind, Status.OK, us, frame.body.length);
+    if (this.closed) return;
+    let out: Uint8Array;
+    try {
+      out = encodeFrame(
+        frame.opcode,
+        FLAG_RESPONSE,
+        Status.OK,
+        frame.requestId,
+        MESSAGES[name].response,
+        value as Record<string, unknown>,
+      );
+    } catch (err) {
+      this.fail(frame, kind, err, started);
+      return;
+    }
+    this.send(out);
+  }
+
+  private fail(frame: Frame, kind: string, err: unknown, started = performance.now()): void {
+    let e: VhsmError;
+    if (err instanceof VhsmError) {
+      e = err;
+    } else {
+      this.log.error("internal error", { opcode: frame.opcode, error: String((err as Error)?.stack ?? err) });
+      e = new VhsmError(Status.INTERNAL, "internal error; see the appliance log");
+    }
+    if (e.status === Status.PIN_LOCKED) this.metrics.lockouts++;
+    this.metrics.recordOp(this.counters, kind, e.status, (performance.now() - started) * 1000, 0);
+    if (!this.closed) this.send(encodeError(frame.opcode, frame.requestId, e.status, e.message));
+  }
+
+  private send(bytes: Uint8Array): void {
+    if (this.closed) return;
+    if (this.outbound.length === 0) {
+      const written = this.socket.write(bytes);
+      if (written === bytes.length) return;
+      bytes = bytes.subarray(Math.max(written, 0));
+    }
+    this.outbound.push(bytes);
+    this.outboundBytes += bytes.length;
+    if (this.outboundBytes > this.services.config.maxOutboundQueue) {
+      this.log.warn("client does not read its responses; disconnecting", {
+        container: this.session.container.name,
+      });
+      this.close();
+    }
+  }
+
+  onDrain(): void {
+    while (this.outbound.length > 0 && !this.closed) {
+      const next = this.outbound[0]!;
+      const written = this.socket.write(next);
+      if (written < next.length) {
+        this.outbound[0] = next.subarray(Math.max(written, 0));
+        this.outboundBytes -= Math.max(written, 0);
+        return;
+      }
+      this.outbound.shift();
+      this.outboundBytes -= next.length;
+    }
+  }
+
+  /** Ends the connection and its session (client gone, container revoked, or protocol violation). */
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.end();
+    this.cleanup();
+  }
+
+  /** Called when the socket has closed from either side. */
+  cleanup(): void {
+    if (this.cleanedUp) return;
+    this.cleanedUp = true;
+    this.closed = true;
+    const vault = this.session.vault;
+    this.session.clearContexts();
+    if (vault) {
+      this.session.vault = null;
+      this.services.accounts.release(vault);
+    }
+    if (this.outbound.length) this.outbound.length = 0;
+    this.onClose(this);
+  }
+}

@@ -1,0 +1,120 @@
+/**
+ * One Unix socket per enrolled container at `<run-dir>/containers/<name>/vhsm.sock`. The socket a
+ * client connects through names its container: there is no other way to claim an identity.
+ */
+
+import { chmodSync, chownSync, mkdirSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import type { Socket, UnixSocketListener } from "bun";
+import { Connection } from "./connection.ts";
+import type { Logger } from "./log.ts";
+import type { Metrics } from "./metrics.ts";
+import type { Services } from "./services.ts";
+import type { ContainerRow } from "./store/containers.ts";
+
+interface Listening {
+  container: ContainerRow;
+  listener: UnixSocketListener<Connection | undefined>;
+  connections: Set<Connection>;
+}
+
+export function containerSocketDir(runDir: string, name: string): string {
+  return join(runDir, "containers", name);
+}
+
+export function containerSocketPath(runDir: string, name: string): string {
+  return join(containerSocketDir(runDir, name), "vhsm.sock");
+}
+
+export class ContainerSockets {
+  private readonly listening = new Map<string, Listening>();
+
+  constructor(
+    private readonly services: Services,
+    private readonly metrics: Metrics,
+    private readonly log: Logger,
+  ) {}
+
+  open(container: ContainerRow): string {
+    const existing = this.listening.get(container.name);
+    if (existing) {
+      existing.container = container;
+      return existing.listener.unix;
+    }
+    const dir = containerSocketDir(this.services.config.runDir, container.name);
+    const path = containerSocketPath(this.services.config.runDir, container.name);
+    mkdirSync(dir, { recursive: true, mode: 0o755 });
+    rmSync(path, { force: true });
+    const connections = new Set<Connection>();
+    const entry: Listening = { container, listener: undefined as never, connections };
+    entry.listener = Bun.listen<Connection | undefined>({
+      unix: path,
+      socket: {
+        open: (socket: Socket<Connection | undefined>) => {
+          const conn = new Connection(
+            socket as Socket<unknown>,
+            entry.container,
+            this.services,
+            this.metrics,
+            this.log,
+            (c) => {
+              connections.delete(c);
+              this.metrics.container(entry.container.name).connections--;
+            },
+          );
+          socket.data = conn;
+          connections.add(conn);
+        },
+        data: (socket, chunk) => socket.data?.onData(chunk),
+        drain: (socket) => socket.data?.onDrain(),
+        close: (socket) => socket.data?.cleanup(),
+        error: (socket) => socket.data?.cleanup(),
+      },
+    });
+    // the directory is what gets bind-mounted into the container; the socket must be reachable by
+    // the container's processes (its mapped uid/gid when given, anyone inside otherwise)
+    if (container.uid !== null || container.gid !== null) {
+      chownSync(path, container.uid ?? 0, container.gid ?? 0);
+      chmodSync(path, 0o660);
+    } else {
+      chmodSync(path, 0o666);
+    }
+    this.listening.set(container.name, entry);
+    this.log.info("container socket open", { container: container.name, socket: path });
+    return path;
+  }
+
+  /** Stops listening and ends every open session of the container at once. */
+  close(name: string): void {
+    const entry = this.listening.get(name);
+    if (!entry) return;
+    this.listening.delete(name);
+    entry.listener.stop(true);
+    for (const conn of [...entry.connections]) conn.close();
+    rmSync(entry.listener.unix, { force: true });
+    this.log.info("container socket closed", { container: name });
+  }
+
+  /** Ends the sessions of one user (user removed, PIN reset). */
+  closeUserSessions(containerName: string, userId: number): void {
+    const entry = this.listening.get(containerName);
+    if (!entry) return;
+    for (const conn of [...entry.connections]) {
+      if (conn.session.vault?.userId === userId) conn.close();
+    }
+  }
+
+  sessionCount(name: string): number {
+    return this.listening.get(name)?.connections.size ?? 0;
+  }
+
+  totalConnections(): number {
+    let n = 0;
+    for (const e of this.listening.values()) n += e.connections.size;
+    return n;
+  }
+
+  closeAll(): void {
+    for (const name of [...this.listening.keys()]) this.close(name);
+  }
+}

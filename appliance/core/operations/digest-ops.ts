@@ -1,0 +1,29 @@
+/** DIGEST one-shot and DIGEST_INIT / UPDATE / FINAL. Digests need no key, but a login. */
+import { digestOnce, digestStream } from "../crypto/hash.ts";
+import type { Handler } from "./handler.ts";
+
+export const Digest: Handler<"DIGEST"> = (session, req) => {
+  session.requireVault();
+  return { digest: digestOnce(req.alg, req.data) };
+};
+
+export const DigestInit: Handler<"DIGEST_INIT"> = (session, req) => {
+  session.requireVault();
+  const state = digestStream(req.alg);
+  return { ctx: session.openContext({ kind: "digest", alg: req.alg, state, bytes: 0 }) };
+};
+
+export const DigestUpdate: Handler<"DIGEST_UPDATE"> = (session, req) => {
+  session.requireVault();
+  const ctx = session.context(req.ctx, "digest");
+  ctx.state.update(req.data);
+  ctx.bytes += req.data.length;
+  return {};
+};
+
+export const DigestFinal: Handler<"DIGEST_FINAL"> = (session, req) => {
+  session.requireVault();
+  const ctx = session.context(req.ctx, "digest");
+  session.closeContext(req.ctx);
+  return { digest: ctx.state.digest() };
+};

@@ -1,0 +1,49 @@
+/** The one table of operations: each message name maps to the handler named after it. */
+import type { MessageName } from "../../../protocol/messages.ts";
+import { Digest, DigestFinal, DigestInit, DigestUpdate } from "./digest-ops.ts";
+import type { Handler } from "./handler.ts";
+import { Hmac, HmacFinal, HmacInit, HmacUpdate, HmacVerify } from "./hmac-ops.ts";
+import { KeyCount, KeyDelete, KeyGenerate, KeyImport, KeyInfo, KeyList } from "./key-ops.ts";
+import { Random } from "./random-ops.ts";
+import { Hello, Login, Logout, PinChange, Ping } from "./session-ops.ts";
+
+export const HANDLERS: { [N in MessageName]: Handler<N> } = {
+  HELLO: Hello,
+  LOGIN: Login,
+  LOGOUT: Logout,
+  PIN_CHANGE: PinChange,
+  PING: Ping,
+  KEY_GENERATE: KeyGenerate,
+  KEY_IMPORT: KeyImport,
+  KEY_DELETE: KeyDelete,
+  KEY_LIST: KeyList,
+  KEY_COUNT: KeyCount,
+  KEY_INFO: KeyInfo,
+  DIGEST: Digest,
+  DIGEST_INIT: DigestInit,
+  DIGEST_UPDATE: DigestUpdate,
+  DIGEST_FINAL: DigestFinal,
+  HMAC: Hmac,
+  HMAC_INIT: HmacInit,
+  HMAC_UPDATE: HmacUpdate,
+  HMAC_FINAL: HmacFinal,
+  HMAC_VERIFY: HmacVerify,
+  RANDOM: Random,
+};
+
+/** Operations that change session state: later requests on the connection wait for them. */
+export const BARRIERS: ReadonlySet<MessageName> = new Set<MessageName>([
+  "HELLO",
+  "LOGIN",
+  "LOGOUT",
+  "PIN_CHANGE",
+]);
+
+/** Coarse kinds for metrics and the dashboard. */
+export function operationKind(name: MessageName): string {
+  if (name.startsWith("HMAC")) return "hmac";
+  if (name.startsWith("DIGEST")) return "digest";
+  if (name.startsWith("KEY_")) return "keymgmt";
+  if (name === "RANDOM") return "random";
+  return "session";
+}

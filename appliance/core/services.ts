@@ -1,0 +1,17 @@
+/** What operation handlers may use: the stores, the accounts, configuration. */
+import type { Accounts } from "./accounts.ts";
+import type { ApplianceConfig } from "./config.ts";
+import type { ContainerStore } from "./store/containers.ts";
+import type { KeyStore } from "./store/keys.ts";
+import type { UserStore } from "./store/users.ts";
+import type { UsageRecorder } from "./usage-recorder.ts";
+
+export interface Services {
+  config: ApplianceConfig;
+  containers: ContainerStore;
+  users: UserStore;
+  keys: KeyStore;
+  accounts: Accounts;
+  usage: UsageRecorder;
+  version: string;
+}

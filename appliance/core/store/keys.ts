@@ -1,0 +1,94 @@
+/** Key rows: encrypted material plus the metadata clients may see. Every query is scoped to one user. */
+import type { Database } from "bun:sqlite";
+
+export interface KeyRow {
+  id: number;
+  user_id: number;
+  key_id: string;
+  version: number;
+  type: number;
+  bits: number;
+  usage: number;
+  material: Uint8Array;
+  created: number;
+  last_used: number;
+  use_count: number;
+}
+
+export type KeyMeta = Omit<KeyRow, "material">;
+
+export class KeyStore {
+  constructor(private readonly db: Database) {}
+
+  /** The newest version of a user's key. */
+  latest(userId: number, keyId: string): KeyRow | null {
+    return this.db
+      .query("SELECT * FROM keys WHERE user_id = ? AND key_id = ? ORDER BY version DESC LIMIT 1")
+      .get(userId, keyId) as KeyRow | null;
+  }
+
+  exists(userId: number, keyId: string): boolean {
+    return (
+      this.db.query("SELECT 1 FROM keys WHERE user_id = ? AND key_id = ? LIMIT 1").get(userId, keyId) !== null
+    );
+  }
+
+  /** Inserts version 1 of a new key; returns false if the id is taken (unique constraint). */
+  insert(row: Omit<KeyRow, "id" | "last_used" | "use_count">): boolean {
+    try {
+      this.db
+        .query(
+          "INSERT INTO keys (user_id, key_id, version, type, bits, usage, material, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        )
+        .run(row.user_id, row.key_id, row.version, row.type, row.bits, row.usage, row.material, row.created);
+      return true;
+    } catch (err) {
+      if (String((err as Error).message).includes("UNIQUE")) return false;
+      throw err;
+    }
+  }
+
+  remove(userId: number, keyId: string): boolean {
+    return this.db.query("DELETE FROM keys WHERE user_id = ? AND key_id = ?").run(userId, keyId).changes > 0;
+  }
+
+  removeAllForUser(userId: number): number {
+    return this.db.query("DELETE FROM keys WHERE user_id = ?").run(userId).changes;
+  }
+
+  /** Distinct key ids after `after`, in order, at most `limit`. */
+  listIds(userId: number, after: string, limit: number): string[] {
+    const rows = this.db
+      .query("SELECT DISTINCT key_id FROM keys WHERE user_id = ? AND key_id > ? ORDER BY key_id LIMIT ?")
+      .all(userId, after, limit) as { key_id: string }[];
+    return rows.map((r) => r.key_id);
+  }
+
+  count(userId: number): number {
+    const row = this.db
+      .query("SELECT COUNT(DISTINCT key_id) AS n FROM keys WHERE user_id = ?")
+      .get(userId) as {
+      n: number;
+    };
+    return row.n;
+  }
+
+  countForContainer(containerId: number): number {
+    const row = this.db
+      .query(
+        "SELECT COUNT(DISTINCT k.user_id || ':' || k.key_id) AS n FROM keys k JOIN users u ON u.id = k.user_id WHERE u.container_id = ?",
+      )
+      .get(containerId) as { n: number };
+    return row.n;
+  }
+
+  /** Adds buffered use counts in one transaction (flushed periodically, off the request path). */
+  recordUse(entries: Iterable<[rowId: number, uses: number, lastUsed: number]>): void {
+    const stmt = this.db.query(
+      "UPDATE keys SET use_count = use_count + ?, last_used = max(last_used, ?) WHERE id = ?",
+    );
+    this.db.transaction(() => {
+      for (const [rowId, uses, lastUsed] of entries) stmt.run(uses, lastUsed, rowId);
+    })();
+  }
+}

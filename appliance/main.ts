@@ -1,0 +1,114 @@
+#!/usr/bin/env bun
+import { resolve } from "node:path";
+/** vhsm-appliance: the trusted side. `serve` runs it; `demo` runs it with a ready demo container. */
+import { Command, InvalidArgumentError } from "commander";
+import { adminSocketPath, type RunningAppliance, SelfTestFailure, startAppliance } from "./core/appliance.ts";
+import { type ApplianceConfig, defaultConfig } from "./core/config.ts";
+import { Logger } from "./core/log.ts";
+import { VERSION } from "./core/version.ts";
+import { prepareDemo } from "./demo.ts";
+
+function intOption(min: number, max: number) {
+  return (value: string) => {
+    const n = Number(value);
+    if (!Number.isInteger(n) || n < min || n > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}`);
+    }
+    return n;
+  };
+}
+
+interface ServeOptions {
+  data: string;
+  runDir: string;
+  headless?: boolean;
+  maxPinAttempts?: number;
+  maxFrame?: number;
+  kdfLogN?: number;
+  logLevel: "debug" | "info" | "warn" | "error";
+}
+
+function configFrom(opts: ServeOptions): ApplianceConfig {
+  const config = defaultConfig(resolve(opts.data), resolve(opts.runDir));
+  if (opts.maxPinAttempts !== undefined) config.maxPinAttempts = opts.maxPinAttempts;
+  if (opts.maxFrame !== undefined) config.maxFrameBody = opts.maxFrame;
+  if (opts.kdfLogN !== undefined) config.kdfLogN = opts.kdfLogN;
+  return config;
+}
+
+async function run(
+  config: ApplianceConfig,
+  log: Logger,
+  afterStart?: (a: RunningAppliance) => Promise<void>,
+) {
+  let appliance: RunningAppliance;
+  try {
+    appliance = await startAppliance(config, log);
+  } catch (err) {
+    if (err instanceof SelfTestFailure) {
+      log.error(err.message);
+      process.exit(3);
+    }
+    log.error(`cannot start: ${(err as Error).message}`);
+    process.exit(1);
+  }
+  const shutdown = async (signal: string) => {
+    log.info("shutting down", { signal });
+    await appliance.stop();
+    process.exit(0);
+  };
+  process.on("SIGTERM", () => void shutdown("SIGTERM"));
+  process.on("SIGINT", () => void shutdown("SIGINT"));
+  if (afterStart) await afterStart(appliance);
+}
+
+function withServeOptions(cmd: Command): Command {
+  return cmd
+    .option("--headless", "no dashboard: plain log lines only")
+    .option("--max-pin-attempts <n>", "wrong PINs before a user is locked (default 10)", intOption(1, 1000))
+    .option(
+      "--max-frame <bytes>",
+      "largest frame body accepted (default 16 MiB + 4 KiB)",
+      intOption(1024, 1 << 30),
+    )
+    .option("--kdf-log-n <n>", "scrypt cost log2(N) for new PINs (default 15)", intOption(10, 22))
+    .option("--log-level <level>", "debug | info | warn | error", "info");
+}
+
+const program = new Command()
+  .name("vhsm-appliance")
+  .description("vhsm: a virtual hardware security module for Linux containers")
+  .version(VERSION);
+
+withServeOptions(
+  program
+    .command("serve")
+    .description("run the appliance")
+    .requiredOption("--data <dir>", "data directory (key store); created with mode 0700")
+    .requiredOption("--run-dir <dir>", "run directory: admin.sock and containers/<name>/vhsm.sock"),
+).action(async (opts: ServeOptions) => {
+  const log = new Logger(opts.logLevel);
+  await run(configFrom(opts), log);
+});
+
+withServeOptions(
+  program
+    .command("demo")
+    .description("run the appliance on a demo data dir with a ready container `demo` and user `demo`")
+    .option("--dir <dir>", "where the demo data and sockets live", ".vhsm-demo"),
+).action(async (opts: ServeOptions & { dir: string }) => {
+  const dir = resolve(opts.dir);
+  const log = new Logger(opts.logLevel);
+  const config = configFrom({ ...opts, data: `${dir}/data`, runDir: `${dir}/run` });
+  await run(config, log, async (appliance) => {
+    const demo = await prepareDemo(appliance, dir);
+    process.stdout.write(demo.instructions);
+  });
+});
+
+program.addHelpText(
+  "after",
+  `\nThe admin socket is <run-dir>/admin.sock; e.g. ${adminSocketPath("/run/vhsm")}.`,
+);
+
+await program.parseAsync(process.argv);

@@ -1,0 +1,251 @@
+/**
+ * Body codec: encodes and decodes a message body from its schema in `messages.ts`.
+ *   u8 / u16 / u32   big-endian unsigned integers
+ *   u64              big-endian, values up to 2^53 - 1 (timestamps, counters)
+ *   bytes            u32 length + bytes
+ *   str              u16 length + UTF-8
+ *   strs             u32 count + that many `str`
+ * Decoding returns views into the frame for `bytes` (no copy) and rejects trailing bytes.
+ */
+import { FLAG_RESPONSE, HEADER_SIZE, writeHeader } from "./frame.ts";
+import {
+  ERROR_BODY,
+  type Fields,
+  MESSAGES,
+  type MessageName,
+  type Request,
+  type Response,
+  type Schema,
+} from "./messages.ts";
+import { Status, VhsmError } from "./status.ts";
+
+const utf8 = new TextEncoder();
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const MAX_STR = 0xffff;
+
+function sizeOf(schema: Schema, values: Record<string, unknown>): number {
+  let size = 0;
+  for (const [name, type] of Object.entries(schema)) {
+    const value = values[name];
+    switch (type) {
+      case "u8":
+        size += 1;
+        break;
+      case "u16":
+        size += 2;
+        break;
+      case "u32":
+        size += 4;
+        break;
+      case "u64":
+        size += 8;
+        break;
+      case "bytes":
+        size += 4 + (value as Uint8Array).length;
+        break;
+      case "str":
+        size += 2 + utf8ByteLength(value as string);
+        break;
+      case "strs":
+        size += 4;
+        for (const s of value as string[]) size += 2 + utf8ByteLength(s);
+        break;
+    }
+  }
+  return size;
+}
+
+function utf8ByteLength(s: string): number {
+  // ASCII fast path; key ids and names are almost always ASCII
+  let ascii = true;
+  for (let i = 0; i < s.length; i++) {
+    if (s.charCodeAt(i) > 0x7f) {
+      ascii = false;
+      break;
+    }
+  }
+  return ascii ? s.length : utf8.encode(s).length;
+}
+
+function checkInt(name: string, value: unknown, max: number): number {
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max) {
+    throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: expected an integer 0..${max}, got ${value}`);
+  }
+  return value;
+}
+
+function writeBody(out: Uint8Array, offset: number, schema: Schema, values: Record<string, unknown>): void {
+  const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
+  let pos = offset;
+  const writeStr = (name: string, s: unknown) => {
+    if (typeof s !== "string") throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: expected a string`);
+    const { written } = utf8.encodeInto(s, out.subarray(pos + 2));
+    if (written > MAX_STR) throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: string too long`);
+    view.setUint16(pos, written);
+    pos += 2 + written;
+  };
+  for (const [name, type] of Object.entries(schema)) {
+    const value = values[name];
+    switch (type) {
+      case "u8":
+        out[pos++] = checkInt(name, value, 0xff);
+        break;
+      case "u16":
+        view.setUint16(pos, checkInt(name, value, 0xffff));
+        pos += 2;
+        break;
+      case "u32":
+        view.setUint32(pos, checkInt(name, value, 0xffffffff));
+        pos += 4;
+        break;
+      case "u64": {
+        const n = checkInt(name, value, Number.MAX_SAFE_INTEGER);
+        view.setUint32(pos, Math.floor(n / 2 ** 32));
+        view.setUint32(pos + 4, n >>> 0);
+        pos += 8;
+        break;
+      }
+      case "bytes": {
+        if (!(value instanceof Uint8Array)) {
+          throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: expected bytes`);
+        }
+        view.setUint32(pos, value.length);
+        out.set(value, pos + 4);
+        pos += 4 + value.length;
+        break;
+      }
+      case "str":
+        writeStr(name, value);
+        break;
+      case "strs": {
+        const list = value as string[];
+        view.setUint32(pos, list.length);
+        pos += 4;
+        for (const s of list) writeStr(name, s);
+        break;
+      }
+    }
+  }
+}
+
+/** Encodes a whole frame (header + body) in one allocation. */
+export function encodeFrame(
+  opcode: number,
+  flags: number,
+  status: number,
+  requestId: number,
+  schema: Schema,
+  values: Record<string, unknown>,
+): Uint8Array {
+  let bodyLength: number;
+  try {
+    bodyLength = sizeOf(schema, values);
+  } catch {
+    throw new VhsmError(Status.BAD_ARGUMENTS, "message fields do not match the schema");
+  }
+  const out = new Uint8Array(HEADER_SIZE + bodyLength);
+  writeHeader(out, { flags, opcode, status, requestId, bodyLength });
+  writeBody(out, HEADER_SIZE, schema, values);
+  return out;
+}
+
+export function encodeRequest<N extends MessageName>(
+  name: N,
+  requestId: number,
+  values: Request<N>,
+): Uint8Array {
+  const spec = MESSAGES[name];
+  return encodeFrame(spec.opcode, 0, Status.OK, requestId, spec.request, values);
+}
+
+export function encodeResponse<N extends MessageName>(
+  name: N,
+  requestId: number,
+  values: Response<N>,
+): Uint8Array {
+  const spec = MESSAGES[name];
+  return encodeFrame(spec.opcode, FLAG_RESPONSE, Status.OK, requestId, spec.response, values);
+}
+
+export function encodeError(opcode: number, requestId: number, status: number, message: string): Uint8Array {
+  // messages are capped so an error frame can never fail to encode
+  const capped = message.length > 1000 ? `${message.slice(0, 1000)}...` : message;
+  return encodeFrame(opcode, FLAG_RESPONSE, status, requestId, ERROR_BODY, { message: capped });
+}
+
+/** Decodes a body by schema. Throws BAD_ARGUMENTS on truncation, trailing bytes or invalid UTF-8. */
+export function decodeBody<S extends Schema>(schema: S, body: Uint8Array): Fields<S> {
+  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
+  const out: Record<string, unknown> = {};
+  let pos = 0;
+  const need = (n: number, name: string) => {
+    if (pos + n > body.length) throw new VhsmError(Status.BAD_ARGUMENTS, `truncated body at field ${name}`);
+  };
+  const readStr = (name: string): string => {
+    need(2, name);
+    const len = view.getUint16(pos);
+    pos += 2;
+    need(len, name);
+    let s: string;
+    try {
+      s = utf8Strict.decode(body.subarray(pos, pos + len));
+    } catch {
+      throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: invalid UTF-8`);
+    }
+    pos += len;
+    return s;
+  };
+  for (const [name, type] of Object.entries(schema)) {
+    switch (type) {
+      case "u8":
+        need(1, name);
+        out[name] = body[pos++];
+        break;
+      case "u16":
+        need(2, name);
+        out[name] = view.getUint16(pos);
+        pos += 2;
+        break;
+      case "u32":
+        need(4, name);
+        out[name] = view.getUint32(pos);
+        pos += 4;
+        break;
+      case "u64": {
+        need(8, name);
+        const hi = view.getUint32(pos);
+        if (hi > 0x1fffff) throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: u64 beyond 2^53`);
+        out[name] = hi * 2 ** 32 + view.getUint32(pos + 4);
+        pos += 8;
+        break;
+      }
+      case "bytes": {
+        need(4, name);
+        const len = view.getUint32(pos);
+        pos += 4;
+        need(len, name);
+        out[name] = body.subarray(pos, pos + len);
+        pos += len;
+        break;
+      }
+      case "str":
+        out[name] = readStr(name);
+        break;
+      case "strs": {
+        need(4, name);
+        const count = view.getUint32(pos);
+        pos += 4;
+        // each string needs at least its 2-byte length: refuse counts the body cannot hold
+        need(count * 2, name);
+        const list: string[] = [];
+        for (let i = 0; i < count; i++) list.push(readStr(name));
+        out[name] = list;
+        break;
+      }
+    }
+  }
+  if (pos !== body.length) {
+    throw new VhsmError(Status.BAD_ARGUMENTS, `${body.length - pos} unexpected trailing bytes in body`);
+  }
+  return out as Fields<S>;
+}

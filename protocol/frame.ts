@@ -1,0 +1,144 @@
+/**
+ * Frame header and the framing loop.
+ *
+ *   0      2        3      4        6        8           12          16
+ *   | "VH" | version | flags | opcode | status | request id | body length | body ...
+ *
+ * All integers are big-endian. `flags` bit 0 marks a response.
+ */
+import { Status, VhsmError } from "./status.ts";
+
+export const MAGIC0 = 0x56; // 'V'
+export const MAGIC1 = 0x48; // 'H'
+export const WIRE_VERSION = 1;
+export const HEADER_SIZE = 16;
+export const FLAG_RESPONSE = 0x01;
+export const DEFAULT_MAX_BODY = 16 * 1024 * 1024 + 4096;
+
+export interface FrameHeader {
+  flags: number;
+  opcode: number;
+  status: number;
+  requestId: number;
+  bodyLength: number;
+}
+
+export interface Frame extends FrameHeader {
+  body: Uint8Array;
+}
+
+export function writeHeader(target: Uint8Array, h: FrameHeader): void {
+  const v = new DataView(target.buffer, target.byteOffset, HEADER_SIZE);
+  target[0] = MAGIC0;
+  target[1] = MAGIC1;
+  target[2] = WIRE_VERSION;
+  target[3] = h.flags;
+  v.setUint16(4, h.opcode);
+  v.setUint16(6, h.status);
+  v.setUint32(8, h.requestId >>> 0);
+  v.setUint32(12, h.bodyLength >>> 0);
+}
+
+/** Reads a header; throws BAD_FRAME on a wrong magic or wire version. */
+export function readHeader(bytes: Uint8Array): FrameHeader {
+  if (bytes[0] !== MAGIC0 || bytes[1] !== MAGIC1) {
+    throw new VhsmError(Status.BAD_FRAME, "bad magic: not a vhsm frame");
+  }
+  if (bytes[2] !== WIRE_VERSION) {
+    throw new VhsmError(Status.UNSUPPORTED_VERSION, `unsupported wire version ${bytes[2]}`);
+  }
+  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  return {
+    flags: bytes[3]!,
+    opcode: v.getUint16(4),
+    status: v.getUint16(6),
+    requestId: v.getUint32(8),
+    bodyLength: v.getUint32(12),
+  };
+}
+
+/**
+ * Cuts frames out of a byte stream. Complete frames inside a chunk are passed on as views (no copy);
+ * only a frame split across chunks is assembled in a buffer sized once from its header.
+ * A bad header or an oversized length throws a VhsmError; the caller answers it and closes.
+ */
+export class FrameReader {
+  private partial: Uint8Array | null = null;
+  private partialFill = 0;
+  private header: FrameHeader | null = null;
+  private readonly headerBuf = new Uint8Array(HEADER_SIZE);
+  private headerFill = 0;
+
+  constructor(
+    private readonly maxBody: number,
+    private readonly onFrame: (frame: Frame) => void,
+  ) {}
+
+  /** True while a frame has started but not completed. */
+  get midFrame(): boolean {
+    return this.headerFill > 0 || this.header !== null;
+  }
+
+  push(chunk: Uint8Array): void {
+    let pos = 0;
+    const end = chunk.length;
+    while (pos < end) {
+      if (this.header === null) {
+        if (this.headerFill === 0 && end - pos >= HEADER_SIZE) {
+          const header = this.parse(chunk.subarray(pos, pos + HEADER_SIZE));
+          pos += HEADER_SIZE;
+          if (end - pos >= header.bodyLength) {
+            const body = chunk.subarray(pos, pos + header.bodyLength);
+            pos += header.bodyLength;
+            this.onFrame({ ...header, body });
+            continue;
+          }
+          this.startBody(header);
+          continue;
+        }
+        const take = Math.min(HEADER_SIZE - this.headerFill, end - pos);
+        this.headerBuf.set(chunk.subarray(pos, pos + take), this.headerFill);
+        this.headerFill += take;
+        pos += take;
+        if (this.headerFill < HEADER_SIZE) return;
+        this.headerFill = 0;
+        const header = this.parse(this.headerBuf);
+        if (header.bodyLength === 0) {
+          this.onFrame({ ...header, body: new Uint8Array(0) });
+          continue;
+        }
+        this.startBody(header);
+        continue;
+      }
+      const body = this.partial!;
+      const take = Math.min(body.length - this.partialFill, end - pos);
+      body.set(chunk.subarray(pos, pos + take), this.partialFill);
+      this.partialFill += take;
+      pos += take;
+      if (this.partialFill === body.length) {
+        const header = this.header;
+        this.header = null;
+        this.partial = null;
+        this.partialFill = 0;
+        this.onFrame({ ...header, body });
+      }
+    }
+  }
+
+  private parse(bytes: Uint8Array): FrameHeader {
+    const header = readHeader(bytes);
+    if (header.bodyLength > this.maxBody) {
+      throw new VhsmError(
+        Status.FRAME_TOO_LARGE,
+        `frame body of ${header.bodyLength} bytes exceeds the maximum of ${this.maxBody}`,
+      );
+    }
+    return header;
+  }
+
+  private startBody(header: FrameHeader): void {
+    this.header = header;
+    this.partial = new Uint8Array(header.bodyLength);
+    this.partialFill = 0;
+  }
+}
