@@ -20,6 +20,8 @@ export interface AccountsOptions {
 
 export class Accounts {
   private readonly vaults = new Map<number, UserVault>();
+  /** The last queued PIN check per user id (see `login`). */
+  private readonly checking = new Map<number, Promise<void>>();
   /** A fixed dummy user so that an unknown user name costs the same KDF time as a real one. */
   private readonly dummyKdf = newKdfParams();
 
@@ -52,6 +54,31 @@ export class Accounts {
       await deriveKey(pin, this.dummyKdf);
       throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
     }
+    const open_ = this.vaults.get(user.id);
+    if (open_) return this.loginToOpenVault(open_, user, pin);
+
+    // One slow PIN check per user at a time: each one reserves an attempt, so a burst of right PINs
+    // (a connection pool starting) would otherwise use up the budget and be refused as PIN_LOCKED.
+    // Queued logins find the vault open and take the fast path; queued guesses wait their turn.
+    const turn = (this.checking.get(user.id) ?? Promise.resolve()).then(() =>
+      this.unlockVault(container, name, pin),
+    );
+    const tail = turn.then(
+      () => {},
+      () => {},
+    );
+    this.checking.set(user.id, tail);
+    try {
+      return await turn;
+    } finally {
+      if (this.checking.get(user.id) === tail) this.checking.delete(user.id);
+    }
+  }
+
+  private async unlockVault(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
+    // read again: the user may have been removed, reset or logged in while this login waited
+    const user = this.users.byName(container.id, name);
+    if (!user) throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
     const max = this.options.maxPinAttempts;
     const open_ = this.vaults.get(user.id);
     if (open_) return this.loginToOpenVault(open_, user, pin);
