@@ -1,0 +1,259 @@
+#!/usr/bin/env bun
+/**
+ * Generates everything derived from the message table so it cannot drift from the code:
+ *   test/vectors/messages.json   hex vectors (request, response and error frame for every message,
+ *                                plus invalid frames) that the TypeScript and C codecs both must pass
+ *   docs/protocol.md             the sections between `<!-- generated:NAME -->` markers
+ *
+ *   bun scripts/gen-vectors.ts           rewrite both files
+ *   bun scripts/gen-vectors.ts --check   exit 1 if either is out of date
+ *
+ * Field values are chosen by field name where a realistic value helps a reader (alg, pin, mac) and
+ * by type otherwise, so new messages get vectors without touching this script.
+ */
+import { existsSync, readFileSync, writeFileSync } from "node:fs";
+import { resolve } from "node:path";
+import { BARRIERS } from "../appliance/core/operations/index.ts";
+import { encodeError, encodeFrame } from "../protocol/codec.ts";
+import { DEFAULT_MAX_BODY, FLAG_RESPONSE, HEADER_SIZE, WIRE_VERSION } from "../protocol/frame.ts";
+import * as messages from "../protocol/messages.ts";
+import { ERROR_BODY, MESSAGES, type MessageName, type Schema } from "../protocol/messages.ts";
+import { STATUS_EXPLANATION, Status, type StatusName, statusName } from "../protocol/status.ts";
+import { invalidVectors } from "../test/vectors/invalid.ts";
+import { sampleFields } from "../test/vectors/samples.ts";
+
+const ROOT = resolve(import.meta.dir, "..");
+export const VECTORS_PATH = resolve(ROOT, "test/vectors/messages.json");
+export const DOC_PATH = resolve(ROOT, "docs/protocol.md");
+
+export type JsonFields = Record<string, number | string | string[]>;
+
+export interface Vector {
+  name: string;
+  message: MessageName;
+  opcode: number;
+  direction: "request" | "response";
+  flags: number;
+  status: number;
+  statusName: string;
+  requestId: number;
+  schema: Schema;
+  fields: JsonFields;
+  hex: string;
+}
+
+const toHex = (b: Uint8Array) => Buffer.from(b).toString("hex");
+
+/** Field values as JSON: `bytes` become lowercase hex strings, everything else is already JSON. */
+export function fieldsToJson(schema: Schema, values: Record<string, unknown>): JsonFields {
+  const out: JsonFields = {};
+  for (const [name, type] of Object.entries(schema)) {
+    const v = values[name];
+    out[name] = type === "bytes" ? toHex(v as Uint8Array) : (v as number | string | string[]);
+  }
+  return out;
+}
+
+export function fieldsFromJson(schema: Schema, json: JsonFields): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [name, type] of Object.entries(schema)) {
+    const v = json[name];
+    out[name] = type === "bytes" ? new Uint8Array(Buffer.from(v as string, "hex")) : v;
+  }
+  return out;
+}
+
+/** Plausible error status for a message's example error frame; anything else gets BAD_ARGUMENTS. */
+const ERROR_EXAMPLE: Partial<Record<string, StatusName>> = {
+  HELLO: "UNSUPPORTED_VERSION",
+  LOGIN: "BAD_CREDENTIALS",
+  LOGOUT: "NOT_LOGGED_IN",
+  PIN_CHANGE: "PIN_POLICY",
+  KEY_GENERATE: "KEY_ID_OCCUPIED",
+  KEY_IMPORT: "KEY_ID_OCCUPIED",
+  KEY_DELETE: "KEY_NOT_FOUND",
+  KEY_INFO: "KEY_NOT_FOUND",
+  DIGEST: "UNSUPPORTED_MECHANISM",
+  DIGEST_UPDATE: "NOT_INITIALISED",
+  DIGEST_FINAL: "NOT_INITIALISED",
+  HMAC: "KEY_NOT_FOUND",
+  HMAC_INIT: "LIMIT_EXCEEDED",
+  HMAC_UPDATE: "NOT_INITIALISED",
+  HMAC_FINAL: "NOT_INITIALISED",
+  HMAC_VERIFY: "NOT_AUTHORISED",
+};
+
+function messageVectors(name: MessageName): Vector[] {
+  const spec = MESSAGES[name];
+  // the high bit set catches codecs that read the id as a signed 32-bit integer
+  const requestId = (0x80000000 + spec.opcode) >>> 0;
+  const vector = (
+    direction: Vector["direction"],
+    schema: Schema,
+    status: number,
+    values: Record<string, unknown>,
+  ): Vector => {
+    const flags = direction === "response" ? FLAG_RESPONSE : 0;
+    const frame =
+      status === Status.OK
+        ? encodeFrame(spec.opcode, flags, status, requestId, schema, values)
+        : encodeError(spec.opcode, requestId, status, values.message as string);
+    const kind = status === Status.OK ? direction : "error";
+    return {
+      name: `${name} ${kind}`,
+      message: name,
+      opcode: spec.opcode,
+      direction,
+      flags,
+      status,
+      statusName: statusName(status),
+      requestId,
+      schema,
+      fields: fieldsToJson(schema, values),
+      hex: toHex(frame),
+    };
+  };
+  const errorStatus = Status[ERROR_EXAMPLE[name] ?? "BAD_ARGUMENTS"];
+  return [
+    vector("request", spec.request, Status.OK, sampleFields(spec.request)),
+    vector("response", spec.response, Status.OK, sampleFields(spec.response)),
+    vector("response", ERROR_BODY, errorStatus, {
+      message: STATUS_EXPLANATION[statusName(errorStatus) as StatusName],
+    }),
+  ];
+}
+
+export function buildVectorFile() {
+  const names = Object.keys(MESSAGES) as MessageName[];
+  return {
+    about: [
+      "Hex test vectors for the vhsm wire protocol (docs/protocol.md). Generated by scripts/gen-vectors.ts",
+      "from protocol/messages.ts; do not edit by hand. A codec passes when, for every entry of `vectors`,",
+      "encoding `fields` by `schema` with the given header values yields exactly `hex`, and decoding `hex`",
+      "yields the header values and `fields`; and when every entry of `invalid` is rejected with `expect`.",
+    ],
+    header: {
+      size: HEADER_SIZE,
+      layout:
+        "magic 'VH' (2) | version u8 | flags u8 | opcode u16 | status u16 | requestId u32 | bodyLength u32",
+      byteOrder: "big-endian",
+      wireVersion: WIRE_VERSION,
+      flagResponse: FLAG_RESPONSE,
+      defaultMaxBody: DEFAULT_MAX_BODY,
+    },
+    fieldTypes: {
+      u8: "1 byte",
+      u16: "2 bytes, big-endian",
+      u32: "4 bytes, big-endian",
+      u64: "8 bytes, big-endian; values above 2^53-1 are rejected (JSON carries them as numbers)",
+      bytes: "u32 length + that many bytes (JSON: lowercase hex string)",
+      str: "u16 length in bytes + UTF-8 (no BOM, no terminator; invalid UTF-8 is rejected)",
+      strs: "u32 count + that many str (JSON: array of strings)",
+    },
+    errorBody: ERROR_BODY,
+    vectors: names.flatMap(messageVectors),
+    invalid: invalidVectors(),
+  };
+}
+
+export type VectorFile = ReturnType<typeof buildVectorFile>;
+
+/** Formats like `biome format` so the committed files pass `biome check` exactly as generated. */
+export function biomeFormat(text: string, path: string): string {
+  const result = Bun.spawnSync(
+    [resolve(ROOT, "node_modules/.bin/biome"), "format", `--stdin-file-path=${path}`],
+    {
+      cwd: ROOT,
+      stdin: Buffer.from(text),
+    },
+  );
+  if (result.exitCode !== 0) throw new Error(`biome format ${path} failed: ${result.stderr.toString()}`);
+  return result.stdout.toString();
+}
+
+export function renderVectorFile(): string {
+  return biomeFormat(JSON.stringify(buildVectorFile(), null, 2), VECTORS_PATH);
+}
+
+const fieldList = (schema: Schema) =>
+  Object.entries(schema)
+    .map(([n, t]) => `${n}: ${t}`)
+    .join(", ") || "—";
+
+export function renderMessageTable(): string {
+  const rows = (Object.keys(MESSAGES) as MessageName[]).map((name) => {
+    const spec = MESSAGES[name];
+    const op = `0x${spec.opcode.toString(16).padStart(4, "0")}`;
+    const barrier = BARRIERS.has(name) ? "yes" : "";
+    return `| ${op} | ${name} | ${fieldList(spec.request)} | ${fieldList(spec.response)} | ${barrier} |`;
+  });
+  return [
+    "| opcode | message | request fields | response fields | barrier |",
+    "|---|---|---|---|---|",
+    ...rows,
+  ].join("\n");
+}
+
+function sender(code: number): string {
+  if (code < 32) return "appliance";
+  if (code < 64) return "admin API";
+  return "agent (local)";
+}
+
+export function renderStatusTable(): string {
+  const rows = (Object.entries(Status) as [StatusName, number][]).map(
+    ([name, code]) =>
+      `| ${code} | ${name} | ${sender(code)} | ${STATUS_EXPLANATION[name].replaceAll("|", "\\|")} |`,
+  );
+  return ["| code | name | sent by | meaning |", "|---|---|---|---|", ...rows].join("\n");
+}
+
+/** Every exported `{ NAME: number }` object of messages.ts (HashAlg, KeyType, Usage...), by export name. */
+export function renderEnums(): string {
+  const lines: string[] = [];
+  for (const [exportName, value] of Object.entries(messages).sort(([a], [b]) => a.localeCompare(b))) {
+    if (typeof value !== "object" || value === null || Array.isArray(value)) continue;
+    const entries = Object.entries(value);
+    const isEnum =
+      entries.length > 0 && entries.every(([k, v]) => typeof v === "number" && !/^[0-9]+$/.test(k));
+    if (!isEnum) continue;
+    lines.push(`- \`${exportName}\`: ${entries.map(([k, v]) => `${k} = ${v}`).join(", ")}`);
+  }
+  return lines.join("\n");
+}
+
+const SECTIONS: Record<string, () => string> = {
+  messages: renderMessageTable,
+  enums: renderEnums,
+  statuses: renderStatusTable,
+};
+
+/** Replaces the body of every `<!-- generated:NAME -->` ... `<!-- end generated:NAME -->` section. */
+export function renderDoc(doc: string): string {
+  let out = doc;
+  for (const [name, render] of Object.entries(SECTIONS)) {
+    const begin = `<!-- generated:${name} (scripts/gen-vectors.ts) -->`;
+    const end = `<!-- end generated:${name} -->`;
+    const a = out.indexOf(begin);
+    const b = out.indexOf(end);
+    if (a < 0 || b < a) throw new Error(`docs/protocol.md lacks the markers of section ${name}`);
+    out = `${out.slice(0, a + begin.length)}\n${render()}\n${out.slice(b)}`;
+  }
+  return biomeFormat(out, DOC_PATH);
+}
+
+if (import.meta.main) {
+  const check = process.argv.includes("--check");
+  const outputs: [string, string][] = [
+    [VECTORS_PATH, renderVectorFile()],
+    [DOC_PATH, renderDoc(readFileSync(DOC_PATH, "utf8"))],
+  ];
+  let stale = 0;
+  for (const [path, text] of outputs) {
+    if (existsSync(path) && readFileSync(path, "utf8") === text) continue;
+    stale++;
+    if (check) console.error(`${path} is out of date: run bun scripts/gen-vectors.ts`);
+    else writeFileSync(path, text);
+  }
+  if (check && stale) process.exit(1);
+}
