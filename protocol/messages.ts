@@ -38,12 +38,12 @@ export const MESSAGES = {
   // Key management
   KEY_GENERATE: {
     opcode: 0x0010,
-    request: { id: "str", type: "u8", bits: "u16" },
+    request: { id: "str", type: "u8", bits: "u16", usage: "u32", flags: "u32", rotateEvery: "u32" },
     response: { id: "str" },
   },
   KEY_IMPORT: {
     opcode: 0x0011,
-    request: { id: "str", type: "u8", secret: "bytes" },
+    request: { id: "str", type: "u8", format: "u8", secret: "bytes", usage: "u32", flags: "u32" },
     response: { id: "str" },
   },
   KEY_DELETE: { opcode: 0x0012, request: { id: "str" }, response: none },
@@ -65,7 +65,22 @@ export const MESSAGES = {
       created: "u64",
       lastUsed: "u64",
       useCount: "u64",
+      flags: "u32",
+      minVersion: "u32",
+      rotateEvery: "u32",
+      rotated: "u64",
     },
+  },
+  KEY_PUBLIC: {
+    opcode: 0x0016,
+    request: { id: "str", version: "u32", format: "u8" },
+    response: { data: "bytes", version: "u32" },
+  },
+  KEY_ROTATE: { opcode: 0x0017, request: { id: "str" }, response: { version: "u32" } },
+  KEY_UPDATE: {
+    opcode: 0x0018,
+    request: { id: "str", usage: "u32", minVersion: "u32", rotateEvery: "u32", lockNonExportable: "u8" },
+    response: none,
   },
 
   // Digests
@@ -91,6 +106,50 @@ export const MESSAGES = {
 
   // Randomness
   RANDOM: { opcode: 0x0040, request: { length: "u32" }, response: { bytes: "bytes" } },
+
+  // Signatures
+  SIGN: {
+    opcode: 0x0050,
+    request: { keyId: "str", alg: "u8", flags: "u8", data: "bytes" },
+    response: { signature: "bytes", version: "u32" },
+  },
+  VERIFY: {
+    opcode: 0x0051,
+    request: { keyId: "str", version: "u32", alg: "u8", flags: "u8", data: "bytes", signature: "bytes" },
+    response: { valid: "u8" },
+  },
+
+  // Encryption
+  ENCRYPT: {
+    opcode: 0x0060,
+    request: { keyId: "str", alg: "u8", aad: "bytes", plaintext: "bytes" },
+    response: { ciphertext: "bytes", version: "u32" },
+  },
+  DECRYPT: {
+    opcode: 0x0061,
+    request: { keyId: "str", alg: "u8", aad: "bytes", ciphertext: "bytes" },
+    response: { plaintext: "bytes", version: "u32" },
+  },
+
+  // Key wrapping
+  WRAP: {
+    opcode: 0x0070,
+    request: { keyId: "str", wrappingKeyId: "str", alg: "u8" },
+    response: { wrapped: "bytes", type: "u8", bits: "u16" },
+  },
+  UNWRAP: {
+    opcode: 0x0071,
+    request: {
+      wrappingKeyId: "str",
+      alg: "u8",
+      wrapped: "bytes",
+      id: "str",
+      type: "u8",
+      usage: "u32",
+      flags: "u32",
+    },
+    response: { id: "str" },
+  },
 } as const satisfies Record<string, MessageSpec>;
 
 export type MessageName = keyof typeof MESSAGES;
@@ -119,11 +178,25 @@ export function hashAlgFromName(name: string): number | undefined {
   return (HashAlg as Record<string, number>)[upper];
 }
 
-/** Key types on the wire. */
-export const KeyType = { HMAC: 1 } as const;
-export const KEY_TYPE_NAME: Record<number, string> = { 1: "hmac" };
+/** Key types on the wire. RSA keys carry their modulus size in `bits`. */
+export const KeyType = {
+  HMAC: 1,
+  AES256: 2,
+  ED25519: 3,
+  ECDSA_P256: 4,
+  ECDSA_P384: 5,
+  RSA: 6,
+} as const;
+export const KEY_TYPE_NAME: Record<number, string> = {
+  1: "hmac",
+  2: "aes-256",
+  3: "ed25519",
+  4: "ecdsa-p256",
+  5: "ecdsa-p384",
+  6: "rsa",
+};
 
-/** Usage bits of a key's policy. */
+/** Usage bits of a key's policy, enforced by the appliance. */
 export const Usage = {
   SIGN: 1 << 0,
   VERIFY: 1 << 1,
@@ -132,8 +205,36 @@ export const Usage = {
   MAC: 1 << 4,
   WRAP: 1 << 5,
   UNWRAP: 1 << 6,
-  EXPORTABLE: 1 << 7,
-  DIGEST: 1 << 8,
 } as const;
+
+/** Key flags. EXPORTABLE can only be set at creation; once cleared it never comes back. */
+export const KeyFlag = { EXPORTABLE: 1 << 0 } as const;
+
+/** Import formats. */
+export const KeyFormat = { RAW: 1, PEM: 2, DER: 3, JWK: 4 } as const;
+
+/** Signature algorithms; 0 means the key type's default. */
+export const SignAlg = {
+  DEFAULT: 0,
+  ED25519: 1,
+  ECDSA_SHA256: 2,
+  ECDSA_SHA384: 3,
+  ECDSA_SHA512: 4,
+  RSA_PSS_SHA256: 5,
+  RSA_PSS_SHA384: 6,
+  RSA_PSS_SHA512: 7,
+  RSA_PKCS1_SHA256: 8,
+  RSA_PKCS1_SHA384: 9,
+  RSA_PKCS1_SHA512: 10,
+} as const;
+
+/** SIGN/VERIFY flags: the data is already a digest; ECDSA signatures as raw r||s instead of DER. */
+export const SignFlag = { PREHASHED: 1 << 0, RAW_ECDSA: 1 << 1 } as const;
+
+/** Encryption algorithms; 0 means the key type's default (AES-GCM for AES keys, OAEP-SHA256 for RSA). */
+export const CryptAlg = { DEFAULT: 0, AES_256_GCM: 1, RSA_OAEP_SHA256: 2 } as const;
+
+/** Wrapping algorithms. */
+export const WrapAlg = { DEFAULT: 0, AES_KWP: 1 } as const;
 
 export const PROTOCOL_VERSION = 1;

@@ -23,6 +23,8 @@ export const Status = {
   UNAVAILABLE: 17,
   ALREADY_LOGGED_IN: 18,
   PIN_POLICY: 19,
+  DECRYPT_FAILED: 20,
+  NOT_EXPORTABLE: 21,
   // Admin-side codes (admin API and vhsm-provision)
   CONTAINER_NOT_FOUND: 32,
   CONTAINER_EXISTS: 33,
@@ -63,6 +65,9 @@ export const STATUS_EXPLANATION: Record<StatusName, string> = {
   LIMIT_EXCEEDED: "a configured limit (connections, in-flight requests, contexts) was reached; retry later",
   UNAVAILABLE: "the appliance is not serving (self-test failure or shutting down); see the appliance log",
   ALREADY_LOGGED_IN: "this connection is already logged in; log out first",
+  DECRYPT_FAILED:
+    "the ciphertext, its authentication tag or the AAD do not verify: it was altered or belongs elsewhere",
+  NOT_EXPORTABLE: "the key was not created exportable, so its material can never leave the appliance",
   PIN_POLICY: "the new PIN does not meet the PIN policy (length 4 to 64 bytes)",
   CONTAINER_NOT_FOUND: "no container with this name is enrolled; list them with `vhsm-provision list`",
   CONTAINER_EXISTS: "a container with this name is already enrolled",

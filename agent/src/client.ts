@@ -7,16 +7,27 @@ import { decodeBody, encodeFrame } from "../../protocol/codec.ts";
 import { DEFAULT_MAX_BODY, HEADER_SIZE } from "../../protocol/frame.ts";
 import {
   ERROR_BODY,
+  KeyFlag,
   MESSAGES,
   type MessageName,
   PROTOCOL_VERSION,
   type Request,
   type Response,
+  SignFlag,
 } from "../../protocol/messages.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { Channel } from "./channel.ts";
 import { KeyApi } from "./keys.ts";
-import { type HashAlgorithm, hashAlg } from "./names.ts";
+import {
+  cryptAlg,
+  type HashAlgorithm,
+  hashAlg,
+  keyType,
+  type SignAlgorithm,
+  signAlg,
+  type UsageName,
+  usageBits,
+} from "./names.ts";
 import { DigestStream, HmacStream } from "./streams.ts";
 
 export interface ConnectOptions {
@@ -42,6 +53,11 @@ const RETRY_SAFE = new Set<MessageName>([
   "HMAC",
   "HMAC_VERIFY",
   "RANDOM",
+  "KEY_PUBLIC",
+  "SIGN",
+  "VERIFY",
+  "ENCRYPT",
+  "DECRYPT",
 ]);
 
 const MAX_RETRIES = 3;
@@ -264,6 +280,91 @@ export class VhsmClient {
     return Buffer.from(r.bytes);
   }
 
+  /**
+   * Signs `data` (a message, or a digest with `prehashed`). Ed25519 is pure; ECDSA gives DER unless
+   * `rawEcdsa` (r||s). Returns the signature and the key version that made it.
+   */
+  async sign(
+    keyId: string,
+    data: Uint8Array,
+    options: SignOptions = {},
+  ): Promise<{ signature: Buffer; version: number }> {
+    const r = await this.call("SIGN", { keyId, alg: signAlg(options.alg), flags: signFlags(options), data });
+    return { signature: Buffer.from(r.signature), version: r.version };
+  }
+
+  /** Verifies inside the appliance; `version` 0 (default) checks against the newest version. */
+  async verify(
+    keyId: string,
+    data: Uint8Array,
+    signature: Uint8Array,
+    options: SignOptions & { version?: number } = {},
+  ): Promise<boolean> {
+    const r = await this.call("VERIFY", {
+      keyId,
+      version: options.version ?? 0,
+      alg: signAlg(options.alg),
+      flags: signFlags(options),
+      data,
+      signature,
+    });
+    return r.valid === 1;
+  }
+
+  /** AES-256-GCM (nonce made by the appliance, `aad` authenticated) or RSA-OAEP-SHA256. */
+  async encrypt(
+    keyId: string,
+    plaintext: Uint8Array,
+    options: { aad?: Uint8Array; alg?: string } = {},
+  ): Promise<{ ciphertext: Buffer; version: number }> {
+    const r = await this.call("ENCRYPT", {
+      keyId,
+      alg: cryptAlg(options.alg),
+      aad: options.aad ?? new Uint8Array(0),
+      plaintext,
+    });
+    return { ciphertext: Buffer.from(r.ciphertext), version: r.version };
+  }
+
+  /** Decrypts with the key version named in the ciphertext; DECRYPT_FAILED when anything was altered. */
+  async decrypt(
+    keyId: string,
+    ciphertext: Uint8Array,
+    options: { aad?: Uint8Array; alg?: string } = {},
+  ): Promise<Buffer> {
+    const r = await this.call("DECRYPT", {
+      keyId,
+      alg: cryptAlg(options.alg),
+      aad: options.aad ?? new Uint8Array(0),
+      ciphertext,
+    });
+    return Buffer.from(r.plaintext);
+  }
+
+  /** Exports an exportable key wrapped (AES-KWP, RFC 5649) under an AES-256 wrapping key. */
+  async wrap(keyId: string, wrappingKeyId: string): Promise<{ wrapped: Buffer; type: number; bits: number }> {
+    const r = await this.call("WRAP", { keyId, wrappingKeyId, alg: 0 });
+    return { wrapped: Buffer.from(r.wrapped), type: r.type, bits: r.bits };
+  }
+
+  /** Imports a wrapped key as a new key of `type`. */
+  async unwrap(
+    wrappingKeyId: string,
+    wrapped: Uint8Array,
+    options: { type: string; id?: string; usage?: UsageName[]; exportable?: boolean },
+  ): Promise<string> {
+    const r = await this.call("UNWRAP", {
+      wrappingKeyId,
+      alg: 0,
+      wrapped,
+      id: options.id ?? "",
+      type: keyType(options.type).type,
+      usage: usageBits(options.usage ?? []),
+      flags: options.exportable ? KeyFlag.EXPORTABLE : 0,
+    });
+    return r.id;
+  }
+
   /** Closes the connection and zeroes the kept PIN. */
   close(): void {
     if (this.closed) return;
@@ -272,4 +373,16 @@ export class VhsmClient {
     this.channel?.close();
     this.channel = null;
   }
+}
+
+export interface SignOptions {
+  alg?: SignAlgorithm;
+  /** `data` is already a digest of the algorithm's hash. */
+  prehashed?: boolean;
+  /** ECDSA signatures as raw r||s (JOSE, WebAuthn) instead of DER. */
+  rawEcdsa?: boolean;
+}
+
+function signFlags(o: SignOptions): number {
+  return (o.prehashed ? SignFlag.PREHASHED : 0) | (o.rawEcdsa ? SignFlag.RAW_ECDSA : 0);
 }

@@ -1,12 +1,17 @@
 /**
  * A logged-in user's vault: the unwrapped data key and the user's decrypted keys, shared by all
  * sessions of that user and zeroed when the last one ends.
+ *
+ * Every key version is sealed under the data key with an AAD binding container, user, key id,
+ * version, type and the security-relevant policy (usage, flags, minimum version): a row moved to
+ * another user or with its policy edited on disk fails to open.
  */
-import { createHmac, createSecretKey, type KeyObject, randomBytes } from "node:crypto";
+import { createHmac, type KeyObject, randomBytes } from "node:crypto";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { aadOf, open, seal } from "./crypto/aead.ts";
 import { safeEqual } from "./crypto/hash.ts";
-import type { KeyRow } from "./store/keys.ts";
+import { keyObjects, keyTypeSpec } from "./key-types.ts";
+import type { KeyPolicy, KeyRow } from "./store/keys.ts";
 
 export interface LoadedKey {
   rowId: number;
@@ -15,7 +20,13 @@ export interface LoadedKey {
   type: number;
   bits: number;
   usage: number;
-  secret: KeyObject;
+  flags: number;
+  minVersion: number;
+  rotateEvery: number;
+  created: number;
+  secret: KeyObject | null;
+  privateKey: KeyObject | null;
+  publicKey: KeyObject | null;
 }
 
 /** Process-local secret for the in-memory PIN verifier (never stored). */
@@ -29,20 +40,35 @@ export function dataKeyAad(container: string, user: string): Uint8Array {
   return aadOf("vhsm:user:v1", container, user);
 }
 
-export function keyAad(
-  container: string,
-  user: string,
-  keyId: string,
-  version: number,
-  type: number,
-): Uint8Array {
-  return aadOf("vhsm:key:v1", container, user, keyId, version, type);
+export interface SealedFields {
+  keyId: string;
+  version: number;
+  type: number;
+  policy: Pick<KeyPolicy, "usage" | "flags" | "min_version">;
 }
+
+export function keyAad(container: string, user: string, f: SealedFields): Uint8Array {
+  return aadOf(
+    "vhsm:key:v2",
+    container,
+    user,
+    f.keyId,
+    f.version,
+    f.type,
+    f.policy.usage,
+    f.policy.flags,
+    f.policy.min_version,
+  );
+}
+
+const cacheKey = (keyId: string, version: number) => `${keyId}\0${version}`;
 
 export class UserVault {
   sessions = 0;
   private destroyed = false;
   private readonly cache = new Map<string, LoadedKey>();
+  /** Newest known version per key id, so "latest" lookups hit the cache. */
+  private readonly latest = new Map<string, number>();
 
   constructor(
     readonly userId: number,
@@ -53,6 +79,14 @@ export class UserVault {
     private readonly cacheLimit: number,
   ) {}
 
+  get alive(): boolean {
+    return !this.destroyed;
+  }
+
+  private assertAlive(): void {
+    if (this.destroyed) throw new VhsmError(Status.BAD_SESSION, "the session was closed by the operator");
+  }
+
   checkPin(pin: Uint8Array): boolean {
     return safeEqual(pinVerifier(pin), this.verifier);
   }
@@ -62,17 +96,28 @@ export class UserVault {
     this.verifier = pinVerifier(pin);
   }
 
-  get alive(): boolean {
-    return !this.destroyed;
-  }
-
-  private assertAlive(): void {
-    if (this.destroyed) throw new VhsmError(Status.BAD_SESSION, "the session was closed by the operator");
-  }
-
-  sealKey(keyId: string, version: number, type: number, material: Uint8Array): Uint8Array {
+  sealKey(fields: SealedFields, material: Uint8Array): Uint8Array {
     this.assertAlive();
-    return seal(this.dataKey, material, keyAad(this.containerName, this.userName, keyId, version, type));
+    return seal(this.dataKey, material, keyAad(this.containerName, this.userName, fields));
+  }
+
+  /** Opens a row's material; the caller must zero it. Tampered or moved rows are refused. */
+  openKey(row: KeyRow): Buffer {
+    this.assertAlive();
+    const aad = keyAad(this.containerName, this.userName, {
+      keyId: row.key_id,
+      version: row.version,
+      type: row.type,
+      policy: row,
+    });
+    const material = open(this.dataKey, row.material, aad);
+    if (!material) {
+      throw new VhsmError(
+        Status.INTERNAL,
+        `key ${row.key_id} v${row.version} failed its integrity check; the key store may have been tampered with`,
+      );
+    }
+    return material;
   }
 
   /** Wraps the data key under a new key-encryption key (PIN change). */
@@ -81,27 +126,29 @@ export class UserVault {
     return seal(kek, this.dataKey, dataKeyAad(this.containerName, this.userName));
   }
 
-  cached(keyId: string): LoadedKey | undefined {
+  /** A cached key: the newest version when `version` is 0. */
+  cached(keyId: string, version = 0): LoadedKey | undefined {
     this.assertAlive();
-    const hit = this.cache.get(keyId);
+    const v = version === 0 ? this.latest.get(keyId) : version;
+    if (v === undefined) return undefined;
+    const k = cacheKey(keyId, v);
+    const hit = this.cache.get(k);
     if (hit) {
       // keep the map in recency order for LRU eviction
-      this.cache.delete(keyId);
-      this.cache.set(keyId, hit);
+      this.cache.delete(k);
+      this.cache.set(k, hit);
     }
     return hit;
   }
 
-  /** Decrypts a stored key row and caches it. A row that fails to open was tampered with or moved. */
-  load(row: KeyRow): LoadedKey {
-    this.assertAlive();
-    const aad = keyAad(this.containerName, this.userName, row.key_id, row.version, row.type);
-    const material = open(this.dataKey, row.material, aad);
-    if (!material) {
-      throw new VhsmError(
-        Status.INTERNAL,
-        `key ${row.key_id} failed its integrity check; the key store may be tampered`,
-      );
+  /** Decrypts a stored key row and caches it; `isLatest` marks it as the key's newest version. */
+  load(row: KeyRow, isLatest: boolean): LoadedKey {
+    const material = this.openKey(row);
+    let objects: ReturnType<typeof keyObjects>;
+    try {
+      objects = keyObjects(keyTypeSpec(row.type), material);
+    } finally {
+      material.fill(0);
     }
     const loaded: LoadedKey = {
       rowId: row.id,
@@ -110,10 +157,14 @@ export class UserVault {
       type: row.type,
       bits: row.bits,
       usage: row.usage,
-      secret: createSecretKey(material),
+      flags: row.flags,
+      minVersion: row.min_version,
+      rotateEvery: row.rotate_every,
+      created: row.created,
+      ...objects,
     };
-    material.fill(0);
-    this.cache.set(row.key_id, loaded);
+    this.cache.set(cacheKey(row.key_id, row.version), loaded);
+    if (isLatest) this.latest.set(row.key_id, row.version);
     if (this.cache.size > this.cacheLimit) {
       const oldest = this.cache.keys().next().value as string;
       this.cache.delete(oldest);
@@ -121,8 +172,15 @@ export class UserVault {
     return loaded;
   }
 
+  /** Drops every cached version of a key (deleted, rotated, or policy changed). */
   forget(keyId: string): void {
-    this.cache.delete(keyId);
+    const latest = this.latest.get(keyId);
+    this.latest.delete(keyId);
+    if (latest === undefined) {
+      for (const k of [...this.cache.keys()]) if (k.startsWith(`${keyId}\0`)) this.cache.delete(k);
+      return;
+    }
+    for (let v = 1; v <= latest; v++) this.cache.delete(cacheKey(keyId, v));
   }
 
   /** Zeroes what JavaScript lets us zero; KeyObjects are released to the collector. */
@@ -131,5 +189,6 @@ export class UserVault {
     this.dataKey.fill(0);
     this.verifier.fill(0);
     this.cache.clear();
+    this.latest.clear();
   }
 }

@@ -1,11 +1,23 @@
 /** The one table of operations: each message name maps to the handler named after it. */
 import type { MessageName } from "../../../protocol/messages.ts";
+import { Decrypt, Encrypt } from "./crypt-ops.ts";
 import { Digest, DigestFinal, DigestInit, DigestUpdate } from "./digest-ops.ts";
 import type { Handler } from "./handler.ts";
 import { Hmac, HmacFinal, HmacInit, HmacUpdate, HmacVerify } from "./hmac-ops.ts";
-import { KeyCount, KeyDelete, KeyGenerate, KeyImport, KeyInfo, KeyList } from "./key-ops.ts";
+import {
+  KeyCount,
+  KeyDelete,
+  KeyGenerate,
+  KeyImport,
+  KeyInfo,
+  KeyList,
+  KeyRotate,
+  KeyUpdate,
+} from "./key-ops.ts";
 import { Random } from "./random-ops.ts";
 import { Hello, Login, Logout, PinChange, Ping } from "./session-ops.ts";
+import { KeyPublic, Sign, Verify } from "./sign-ops.ts";
+import { Unwrap, Wrap } from "./wrap-ops.ts";
 
 export const HANDLERS: { [N in MessageName]: Handler<N> } = {
   HELLO: Hello,
@@ -19,6 +31,9 @@ export const HANDLERS: { [N in MessageName]: Handler<N> } = {
   KEY_LIST: KeyList,
   KEY_COUNT: KeyCount,
   KEY_INFO: KeyInfo,
+  KEY_PUBLIC: KeyPublic,
+  KEY_ROTATE: KeyRotate,
+  KEY_UPDATE: KeyUpdate,
   DIGEST: Digest,
   DIGEST_INIT: DigestInit,
   DIGEST_UPDATE: DigestUpdate,
@@ -29,6 +44,12 @@ export const HANDLERS: { [N in MessageName]: Handler<N> } = {
   HMAC_FINAL: HmacFinal,
   HMAC_VERIFY: HmacVerify,
   RANDOM: Random,
+  SIGN: Sign,
+  VERIFY: Verify,
+  ENCRYPT: Encrypt,
+  DECRYPT: Decrypt,
+  WRAP: Wrap,
+  UNWRAP: Unwrap,
 };
 
 /** Operations that change session state: later requests on the connection wait for them. */
@@ -45,5 +66,8 @@ export function operationKind(name: MessageName): string {
   if (name.startsWith("DIGEST")) return "digest";
   if (name.startsWith("KEY_")) return "keymgmt";
   if (name === "RANDOM") return "random";
+  if (name === "SIGN" || name === "VERIFY") return "sign";
+  if (name === "ENCRYPT" || name === "DECRYPT") return "encrypt";
+  if (name === "WRAP" || name === "UNWRAP") return "keymgmt";
   return "session";
 }

@@ -1,44 +1,18 @@
-/** KEY_GENERATE, KEY_IMPORT, KEY_DELETE, KEY_LIST, KEY_COUNT, KEY_INFO. */
+/** KEY_GENERATE, KEY_IMPORT, KEY_DELETE, KEY_LIST, KEY_COUNT, KEY_INFO, KEY_ROTATE, KEY_UPDATE. */
+import { KeyFlag } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
-import { checkKeyId, newKeyId } from "../ids.ts";
-import { keyTypeSpec } from "../key-types.ts";
-import type { Services } from "../services.ts";
-import type { UserVault } from "../vault.ts";
+import { checkKeyId } from "../ids.ts";
+import { applyPolicy, checkRotateEvery, prepareNewKey, rotateKey, storeNewKey } from "../key-lifecycle.ts";
 import type { Handler } from "./handler.ts";
-
-function store(
-  svc: Services,
-  vault: UserVault,
-  id: string,
-  type: number,
-  bits: number,
-  material: Uint8Array,
-) {
-  const keyId = id === "" ? newKeyId() : checkKeyId(id);
-  const spec = keyTypeSpec(type);
-  const sealed = vault.sealKey(keyId, 1, type, material);
-  const inserted = svc.keys.insert({
-    user_id: vault.userId,
-    key_id: keyId,
-    version: 1,
-    type,
-    bits,
-    usage: spec.defaultUsage,
-    material: sealed,
-    created: Date.now(),
-  });
-  if (!inserted) throw new VhsmError(Status.KEY_ID_OCCUPIED, `key id ${keyId} is already in use`);
-  return { id: keyId };
-}
 
 export const KeyGenerate: Handler<"KEY_GENERATE"> = (session, req, svc) => {
   const vault = session.requireVault();
-  if (req.id !== "") checkKeyId(req.id);
-  const spec = keyTypeSpec(req.type);
-  const bits = req.bits === 0 ? spec.defaultBits : req.bits;
-  const material = spec.generate(bits);
+  const { id, spec, usage } = prepareNewKey(req.id, req.type, req.usage, req.flags);
+  checkRotateEvery(req.rotateEvery);
+  const { material, bits } = spec.generate(req.bits === 0 ? spec.defaultBits : req.bits);
   try {
-    return store(svc, vault, req.id, req.type, bits, material);
+    const k = { id, type: req.type, bits, usage, flags: req.flags, rotateEvery: req.rotateEvery, material };
+    return { id: storeNewKey(svc, vault, k) };
   } finally {
     material.fill(0);
   }
@@ -46,12 +20,26 @@ export const KeyGenerate: Handler<"KEY_GENERATE"> = (session, req, svc) => {
 
 export const KeyImport: Handler<"KEY_IMPORT"> = (session, req, svc) => {
   const vault = session.requireVault();
-  if (req.id !== "") checkKeyId(req.id);
-  const bits = keyTypeSpec(req.type).importBits(req.secret);
+  const { id, spec, usage } = prepareNewKey(req.id, req.type, req.usage, req.flags);
+  let imported: { material: Buffer; bits: number };
   try {
-    return store(svc, vault, req.id, req.type, bits, req.secret);
+    imported = spec.import(req.format, req.secret);
   } finally {
     req.secret.fill(0);
+  }
+  try {
+    const k = {
+      id,
+      type: req.type,
+      bits: imported.bits,
+      usage,
+      flags: req.flags,
+      rotateEvery: 0,
+      material: imported.material,
+    };
+    return { id: storeNewKey(svc, vault, k) };
+  } finally {
+    imported.material.fill(0);
   }
 };
 
@@ -79,17 +67,57 @@ export const KeyCount: Handler<"KEY_COUNT"> = (session, _req, svc) => {
 
 export const KeyInfo: Handler<"KEY_INFO"> = (session, req, svc) => {
   const vault = session.requireVault();
-  const row = svc.keys.latest(vault.userId, checkKeyId(req.id));
+  const versions = svc.keys.versions(vault.userId, checkKeyId(req.id));
+  const row = versions[versions.length - 1];
   if (!row) throw new VhsmError(Status.KEY_NOT_FOUND, `no key ${req.id}`);
-  const pending = svc.usage.pending(row.id);
+  let lastUsed = 0;
+  let useCount = 0;
+  for (const v of versions) {
+    const pending = svc.usage.pending(v.id);
+    lastUsed = Math.max(lastUsed, v.last_used, pending.lastUsed);
+    useCount += v.use_count + pending.uses;
+  }
   return {
     id: row.key_id,
     type: row.type,
     bits: row.bits,
     version: row.version,
     usage: row.usage,
-    created: row.created,
-    lastUsed: Math.max(row.last_used, pending.lastUsed),
-    useCount: row.use_count + pending.uses,
+    created: versions[0]!.created,
+    lastUsed,
+    useCount,
+    flags: row.flags,
+    minVersion: row.min_version,
+    rotateEvery: row.rotate_every,
+    rotated: row.created,
   };
+};
+
+export const KeyRotate: Handler<"KEY_ROTATE"> = (session, req, svc) => {
+  const vault = session.requireVault();
+  return { version: rotateKey(svc, vault, req.id) };
+};
+
+/** Policy changes can only narrow: usage bits may be removed, never added; exportability only locked. */
+export const KeyUpdate: Handler<"KEY_UPDATE"> = (session, req, svc) => {
+  const vault = session.requireVault();
+  const row = svc.keys.latest(vault.userId, checkKeyId(req.id));
+  if (!row) throw new VhsmError(Status.KEY_NOT_FOUND, `no key ${req.id}`);
+  if (req.usage !== 0 && (req.usage & ~row.usage) !== 0) {
+    throw new VhsmError(Status.NOT_AUTHORISED, "a key's usage can only be narrowed, never widened");
+  }
+  if (req.minVersion !== 0 && (req.minVersion < row.min_version || req.minVersion > row.version)) {
+    throw new VhsmError(
+      Status.BAD_ARGUMENTS,
+      `the minimum version must be between the current minimum (${row.min_version}) and the newest version (${row.version})`,
+    );
+  }
+  const rotateEvery = req.rotateEvery === 0xffffffff ? row.rotate_every : checkRotateEvery(req.rotateEvery);
+  applyPolicy(svc, vault, req.id, {
+    usage: req.usage === 0 ? row.usage : req.usage,
+    flags: req.lockNonExportable ? row.flags & ~KeyFlag.EXPORTABLE : row.flags,
+    min_version: req.minVersion === 0 ? row.min_version : req.minVersion,
+    rotate_every: rotateEvery,
+  });
+  return {};
 };

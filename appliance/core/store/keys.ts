@@ -13,6 +13,17 @@ export interface KeyRow {
   created: number;
   last_used: number;
   use_count: number;
+  flags: number;
+  min_version: number;
+  rotate_every: number;
+}
+
+/** Key-level policy, the same on every version row of a key. */
+export interface KeyPolicy {
+  usage: number;
+  flags: number;
+  min_version: number;
+  rotate_every: number;
 }
 
 export type KeyMeta = Omit<KeyRow, "material">;
@@ -27,25 +38,71 @@ export class KeyStore {
       .get(userId, keyId) as KeyRow | null;
   }
 
+  version(userId: number, keyId: string, version: number): KeyRow | null {
+    return this.db
+      .query("SELECT * FROM keys WHERE user_id = ? AND key_id = ? AND version = ?")
+      .get(userId, keyId, version) as KeyRow | null;
+  }
+
+  versions(userId: number, keyId: string): KeyRow[] {
+    return this.db
+      .query("SELECT * FROM keys WHERE user_id = ? AND key_id = ? ORDER BY version")
+      .all(userId, keyId) as KeyRow[];
+  }
+
   exists(userId: number, keyId: string): boolean {
     return (
       this.db.query("SELECT 1 FROM keys WHERE user_id = ? AND key_id = ? LIMIT 1").get(userId, keyId) !== null
     );
   }
 
-  /** Inserts version 1 of a new key; returns false if the id is taken (unique constraint). */
+  /** Inserts one version of a key; returns false if that (id, version) is taken (unique constraint). */
   insert(row: Omit<KeyRow, "id" | "last_used" | "use_count">): boolean {
     try {
       this.db
         .query(
-          "INSERT INTO keys (user_id, key_id, version, type, bits, usage, material, created) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+          `INSERT INTO keys (user_id, key_id, version, type, bits, usage, material, created, flags, min_version, rotate_every)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
-        .run(row.user_id, row.key_id, row.version, row.type, row.bits, row.usage, row.material, row.created);
+        .run(
+          row.user_id,
+          row.key_id,
+          row.version,
+          row.type,
+          row.bits,
+          row.usage,
+          row.material,
+          row.created,
+          row.flags,
+          row.min_version,
+          row.rotate_every,
+        );
       return true;
     } catch (err) {
       if (String((err as Error).message).includes("UNIQUE")) return false;
       throw err;
     }
+  }
+
+  /** Sets a new policy on every version, with each version's material resealed to match it. */
+  updatePolicy(userId: number, keyId: string, policy: KeyPolicy, resealed: Map<number, Uint8Array>): void {
+    const stmt = this.db.query(
+      "UPDATE keys SET usage = ?, flags = ?, min_version = ?, rotate_every = ?, material = ? WHERE id = ? AND user_id = ? AND key_id = ?",
+    );
+    this.db.transaction(() => {
+      for (const [rowId, material] of resealed) {
+        stmt.run(
+          policy.usage,
+          policy.flags,
+          policy.min_version,
+          policy.rotate_every,
+          material,
+          rowId,
+          userId,
+          keyId,
+        );
+      }
+    })();
   }
 
   remove(userId: number, keyId: string): boolean {

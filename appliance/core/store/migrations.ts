@@ -38,4 +38,10 @@ export const MIGRATIONS: string[] = [
     UNIQUE (user_id, key_id, version)
   );
   `,
+  // 2: key policy (flags, minimum usable version, rotation period) and faster lookups
+  `
+  ALTER TABLE keys ADD COLUMN flags INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE keys ADD COLUMN min_version INTEGER NOT NULL DEFAULT 1;
+  ALTER TABLE keys ADD COLUMN rotate_every INTEGER NOT NULL DEFAULT 0;
+  `,
 ];

@@ -1,0 +1,62 @@
+/**
+ * The one way operations reach a key: find it (cache first), check its type, version and usage
+ * policy, apply automatic rotation when due, and count the use.
+ */
+import { Status, VhsmError } from "../../protocol/status.ts";
+import { checkKeyId } from "./ids.ts";
+import { rotateKey } from "./key-lifecycle.ts";
+import { keyTypeSpec } from "./key-types.ts";
+import type { Services } from "./services.ts";
+import type { Session } from "./session.ts";
+import type { LoadedKey } from "./vault.ts";
+
+export interface KeyRequest {
+  /** Usage bit the operation needs. */
+  usage: number;
+  /** A specific version (verify/decrypt of old material); 0 or absent = newest. */
+  version?: number;
+  /** Key types the operation accepts. */
+  types: readonly number[];
+  /** Words for error messages: "signing", "HMAC"... */
+  purpose: string;
+}
+
+export function accessKey(session: Session, svc: Services, keyId: string, req: KeyRequest): LoadedKey {
+  const vault = session.requireVault();
+  const version = req.version ?? 0;
+  let key = vault.cached(keyId, version);
+  if (!key) {
+    checkKeyId(keyId);
+    const row =
+      version === 0 ? svc.keys.latest(vault.userId, keyId) : svc.keys.version(vault.userId, keyId, version);
+    if (!row) {
+      throw new VhsmError(
+        Status.KEY_NOT_FOUND,
+        version === 0 ? `no key ${keyId}` : `no version ${version} of key ${keyId}`,
+      );
+    }
+    key = vault.load(row, version === 0);
+  }
+  if (!req.types.includes(key.type)) {
+    throw new VhsmError(
+      Status.UNSUPPORTED_MECHANISM,
+      `key ${keyId} is a ${keyTypeSpec(key.type).name} key, which cannot be used for ${req.purpose}`,
+    );
+  }
+  if ((key.usage & req.usage) === 0) {
+    throw new VhsmError(Status.NOT_AUTHORISED, `the policy of key ${keyId} does not allow ${req.purpose}`);
+  }
+  if (key.version < key.minVersion) {
+    throw new VhsmError(
+      Status.NOT_AUTHORISED,
+      `version ${key.version} of key ${keyId} is retired (minimum version ${key.minVersion})`,
+    );
+  }
+  if (version === 0 && key.rotateEvery > 0 && Date.now() - key.created >= key.rotateEvery * 1000) {
+    // automatic rotation: the first use after the period creates the next version
+    rotateKey(svc, vault, keyId);
+    return accessKey(session, svc, keyId, req);
+  }
+  svc.usage.record(key.rowId);
+  return key;
+}

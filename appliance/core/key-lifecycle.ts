@@ -1,0 +1,106 @@
+/** Creating, rotating and re-policing keys: every write of key material goes through here. */
+import { KeyFlag } from "../../protocol/messages.ts";
+import { Status, VhsmError } from "../../protocol/status.ts";
+import { checkKeyId, newKeyId } from "./ids.ts";
+import { type KeyTypeSpec, keyTypeSpec, resolveUsage } from "./key-types.ts";
+import type { Services } from "./services.ts";
+import type { KeyPolicy } from "./store/keys.ts";
+import type { UserVault } from "./vault.ts";
+
+export interface NewKey {
+  id: string;
+  type: number;
+  bits: number;
+  usage: number;
+  flags: number;
+  rotateEvery: number;
+  material: Uint8Array;
+}
+
+const KNOWN_FLAGS = KeyFlag.EXPORTABLE;
+/** Longest rotation period: ten years, in seconds. */
+export const MAX_ROTATE_EVERY = 10 * 366 * 24 * 3600;
+
+export function checkFlags(flags: number): number {
+  if ((flags & ~KNOWN_FLAGS) !== 0)
+    throw new VhsmError(Status.BAD_ARGUMENTS, `unknown key flags 0x${flags.toString(16)}`);
+  return flags;
+}
+
+export function checkRotateEvery(seconds: number): number {
+  if (seconds !== 0 && (seconds < 60 || seconds > MAX_ROTATE_EVERY)) {
+    throw new VhsmError(
+      Status.BAD_ARGUMENTS,
+      "a rotation period must be between 60 seconds and ten years (0 = never)",
+    );
+  }
+  return seconds;
+}
+
+/** Validates the request fields shared by generate, import and unwrap; returns the id to use. */
+export function prepareNewKey(
+  id: string,
+  type: number,
+  usage: number,
+  flags: number,
+): { id: string; spec: KeyTypeSpec; usage: number } {
+  const keyId = id === "" ? newKeyId() : checkKeyId(id);
+  const spec = keyTypeSpec(type);
+  checkFlags(flags);
+  return { id: keyId, spec, usage: resolveUsage(spec, usage) };
+}
+
+/** Stores version 1 of a new key. KEY_ID_OCCUPIED when the id exists. */
+export function storeNewKey(svc: Services, vault: UserVault, k: NewKey): string {
+  if (svc.keys.exists(vault.userId, k.id)) {
+    throw new VhsmError(Status.KEY_ID_OCCUPIED, `key id ${k.id} is already in use`);
+  }
+  const policy = { usage: k.usage, flags: k.flags, min_version: 1 };
+  const sealed = vault.sealKey({ keyId: k.id, version: 1, type: k.type, policy }, k.material);
+  const inserted = svc.keys.insert({
+    user_id: vault.userId,
+    key_id: k.id,
+    version: 1,
+    type: k.type,
+    bits: k.bits,
+    material: sealed,
+    created: Date.now(),
+    rotate_every: k.rotateEvery,
+    ...policy,
+  });
+  if (!inserted) throw new VhsmError(Status.KEY_ID_OCCUPIED, `key id ${k.id} is already in use`);
+  return k.id;
+}
+
+/** Adds a new version with fresh material; later operations use it. Returns the new version. */
+export function rotateKey(svc: Services, vault: UserVault, keyId: string): number {
+  const latest = svc.keys.latest(vault.userId, checkKeyId(keyId));
+  if (!latest) throw new VhsmError(Status.KEY_NOT_FOUND, `no key ${keyId}`);
+  const spec = keyTypeSpec(latest.type);
+  const { material } = spec.generate(latest.bits);
+  const version = latest.version + 1;
+  try {
+    const sealed = vault.sealKey({ keyId, version, type: latest.type, policy: latest }, material);
+    svc.keys.insert({ ...latest, version, material: sealed, created: Date.now() });
+  } finally {
+    material.fill(0);
+  }
+  vault.forget(keyId);
+  return version;
+}
+
+/** Applies a new policy to every version of a key, resealing each so the AAD matches. */
+export function applyPolicy(svc: Services, vault: UserVault, keyId: string, policy: KeyPolicy): void {
+  const rows = svc.keys.versions(vault.userId, keyId);
+  const resealed = new Map<number, Uint8Array>();
+  for (const row of rows) {
+    const material = vault.openKey(row);
+    try {
+      resealed.set(row.id, vault.sealKey({ keyId, version: row.version, type: row.type, policy }, material));
+    } finally {
+      material.fill(0);
+    }
+  }
+  svc.keys.updatePolicy(vault.userId, keyId, policy, resealed);
+  vault.forget(keyId);
+}
