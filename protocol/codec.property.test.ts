@@ -1,0 +1,212 @@
+/**
+ * Property tests of the codec and the framing loop (fast-check): round trips for random field values of
+ * every message in the table; arbitrary bytes never raise anything but a VhsmError; the frames cut from a
+ * stream do not depend on how the stream is split into chunks.
+ */
+import { describe, expect, test } from "bun:test";
+import fc from "fast-check";
+import { decodeBody, encodeFrame } from "./codec.ts";
+import { FLAG_RESPONSE, type Frame, FrameReader, HEADER_SIZE, readHeader } from "./frame.ts";
+import {
+  ERROR_BODY,
+  type FieldType,
+  MESSAGES,
+  type MessageName,
+  messageName,
+  type Schema,
+} from "./messages.ts";
+import { Status, VhsmError } from "./status.ts";
+
+const NAMES = Object.keys(MESSAGES) as MessageName[];
+const RUNS = Number(process.env.VHSM_PROPERTY_RUNS ?? 1000);
+
+const FIELD: Record<FieldType, fc.Arbitrary<unknown>> = {
+  u8: fc.integer({ min: 0, max: 0xff }),
+  u16: fc.integer({ min: 0, max: 0xffff }),
+  u32: fc.integer({ min: 0, max: 0xffffffff }),
+  u64: fc.oneof(fc.constantFrom(0, Number.MAX_SAFE_INTEGER, 2 ** 32, 2 ** 32 - 1), fc.maxSafeNat()),
+  bytes: fc.uint8Array({ maxLength: 80 }),
+  str: fc.oneof(fc.string({ unit: "grapheme", maxLength: 24 }), fc.string({ unit: "binary", maxLength: 24 })),
+  strs: fc.array(fc.string({ unit: "grapheme", maxLength: 12 }), { maxLength: 6 }),
+};
+
+const fieldsOf = (schema: Schema) =>
+  fc.record(Object.fromEntries(Object.entries(schema).map(([name, type]) => [name, FIELD[type]])));
+
+/** A random valid frame of any message in the table: request, response or error response. */
+const anyFrame = fc
+  .tuple(
+    fc.constantFrom(...NAMES),
+    fc.constantFrom("request", "response", "error"),
+    fc.nat({ max: 0xffffffff }),
+  )
+  .chain(([name, kind, requestId]) => {
+    const schema = kind === "error" ? ERROR_BODY : MESSAGES[name][kind as "request" | "response"];
+    const status = kind === "error" ? Status.KEY_NOT_FOUND : Status.OK;
+    const flags = kind === "request" ? 0 : FLAG_RESPONSE;
+    return fieldsOf(schema).map((values) => ({
+      name,
+      schema,
+      values,
+      requestId,
+      bytes: encodeFrame(MESSAGES[name].opcode, flags, status, requestId, schema, values),
+    }));
+  });
+
+/** The schema a receiver decodes a frame's body with; undefined for an opcode not in the table. */
+function schemaFor(frame: Frame): Schema | undefined {
+  if (frame.status !== Status.OK) return ERROR_BODY;
+  const name = messageName(frame.opcode);
+  if (!name) return undefined;
+  return frame.flags & FLAG_RESPONSE ? MESSAGES[name].response : MESSAGES[name].request;
+}
+
+/** Feeds chunks to a FrameReader; returns the frames (body copied) and the error that stopped it. */
+function cut(chunks: Uint8Array[], maxBody = 1 << 20): { frames: string[]; error?: string } {
+  const frames: string[] = [];
+  const reader = new FrameReader(maxBody, (f) => {
+    frames.push(`${f.opcode}/${f.flags}/${f.status}/${f.requestId}/${Buffer.from(f.body).toString("hex")}`);
+  });
+  try {
+    for (const c of chunks) reader.push(c);
+  } catch (err) {
+    if (!(err instanceof VhsmError)) throw err;
+    return { frames, error: err.code };
+  }
+  return { frames };
+}
+
+function concat(parts: Uint8Array[]): Uint8Array {
+  return new Uint8Array(Buffer.concat(parts));
+}
+
+/** Splits `bytes` at the given (sorted, deduplicated) offsets. */
+function splitAt(bytes: Uint8Array, offsets: number[]): Uint8Array[] {
+  const points = [...new Set(offsets.map((o) => o % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Uint8Array[] = [];
+  let prev = 0;
+  for (const p of [...points, bytes.length]) {
+    out.push(bytes.subarray(prev, p));
+    prev = p;
+  }
+  return out;
+}
+
+describe("round trip", () => {
+  test("decode(encode(fields)) == fields for random values of every message", () => {
+    fc.assert(
+      fc.property(anyFrame, ({ schema, values, requestId, bytes }) => {
+        const header = readHeader(bytes);
+        expect(header.requestId).toBe(requestId);
+        expect(header.bodyLength).toBe(bytes.length - HEADER_SIZE);
+        // JS strings may hold lone surrogates; UTF-8 cannot, so they arrive as U+FFFD
+        const expected = Object.fromEntries(
+          Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v.toWellFormed() : v]),
+        );
+        expect(decodeBody(schema, bytes.subarray(HEADER_SIZE))).toEqual(expected);
+      }),
+      { numRuns: RUNS * 5 },
+    );
+  });
+
+  test("every message is reachable by the generator", () => {
+    const seen = new Set(fc.sample(anyFrame, 3000).map((f) => f.name));
+    expect([...seen].sort()).toEqual([...NAMES].sort());
+  });
+});
+
+describe("hostile input never raises anything but a VhsmError", () => {
+  const decodeAll = (stream: Uint8Array, maxBody: number) => {
+    try {
+      new FrameReader(maxBody, (frame) => {
+        const schema = schemaFor(frame);
+        if (schema) decodeBody(schema, frame.body);
+      }).push(stream);
+    } catch (err) {
+      if (!(err instanceof VhsmError)) throw err;
+    }
+  };
+
+  test("random bytes", () => {
+    fc.assert(
+      fc.property(fc.uint8Array({ maxLength: 200 }), fc.integer({ min: 0, max: 256 }), (stream, maxBody) =>
+        decodeAll(stream, maxBody),
+      ),
+      { numRuns: RUNS * 5 },
+    );
+  });
+
+  test("a valid header (any opcode of the table, any flags and status) before a random body", () => {
+    const frameWithRandomBody = fc
+      .tuple(
+        fc.constantFrom(...NAMES),
+        fc.nat({ max: 3 }),
+        fc.nat({ max: 20 }),
+        fc.uint8Array({ maxLength: 120 }),
+      )
+      .map(([name, flags, status, body]) => {
+        const out = new Uint8Array(HEADER_SIZE + body.length);
+        out.set(encodeFrame(MESSAGES[name].opcode, flags, status, 1, {}, {}));
+        new DataView(out.buffer).setUint32(12, body.length);
+        out.set(body, HEADER_SIZE);
+        return out;
+      });
+    fc.assert(
+      fc.property(frameWithRandomBody, (stream) => decodeAll(stream, 1 << 20)),
+      { numRuns: RUNS * 5 },
+    );
+  });
+
+  test("valid frames with random bytes overwritten (bit flips, length lies)", () => {
+    const mutated = fc
+      .tuple(
+        fc.array(anyFrame, { minLength: 1, maxLength: 4 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+      )
+      .map(([frames, edits]) => {
+        const stream = concat(frames.map((f) => f.bytes));
+        for (const [at, value] of edits) stream[at % stream.length] = value;
+        return stream;
+      });
+    fc.assert(
+      fc.property(mutated, (stream) => decodeAll(stream, 1 << 20)),
+      { numRuns: RUNS * 5 },
+    );
+  });
+});
+
+describe("framing does not depend on how the stream is split", () => {
+  const pipelined = fc
+    .array(anyFrame, { minLength: 2, maxLength: 5 })
+    .map((fs) => concat(fs.map((f) => f.bytes)));
+
+  test("every single split point of a pipelined sequence, and one byte at a time", () => {
+    fc.assert(
+      fc.property(pipelined, (stream) => {
+        const whole = cut([stream]);
+        expect(whole.error).toBeUndefined();
+        for (let i = 0; i <= stream.length; i++) {
+          expect(cut([stream.subarray(0, i), stream.subarray(i)])).toEqual(whole);
+        }
+        expect(cut([...stream].map((b) => new Uint8Array([b])))).toEqual(whole);
+      }),
+      { numRuns: Math.ceil(RUNS / 10) },
+    );
+  });
+
+  test("random multi-way splits of mutated streams give the same frames, then the same error", () => {
+    const mutated = fc
+      .tuple(pipelined, fc.nat(), fc.integer({ min: 0, max: 255 }), fc.array(fc.nat(), { maxLength: 12 }))
+      .map(([stream, at, value, splits]) => {
+        const s = stream.slice();
+        s[at % s.length] = value;
+        return { stream: s, splits };
+      });
+    fc.assert(
+      fc.property(mutated, ({ stream, splits }) => {
+        expect(cut(splitAt(stream, splits), 256)).toEqual(cut([stream], 256));
+      }),
+      { numRuns: RUNS },
+    );
+  });
+});
