@@ -1,0 +1,190 @@
+/* The body codec (protocol/codec.ts): big-endian integers, u32-length bytes, u16-length strings. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhsm_internal.h"
+
+void buf_free(vhsm_buf *b) {
+  free(b->p);
+  b->p = NULL;
+  b->len = b->cap = 0;
+}
+
+void buf_wipe(vhsm_buf *b) {
+  if (b->p) {
+    volatile unsigned char *v = b->p;
+    for (size_t i = 0; i < b->cap; i++) v[i] = 0;
+  }
+  buf_free(b);
+}
+
+static int reserve(vhsm_buf *b, size_t n) {
+  if (b->failed) return 0;
+  if (b->len + n <= b->cap) return 1;
+  size_t cap = b->cap ? b->cap : 64;
+  while (cap < b->len + n) cap *= 2;
+  unsigned char *p = malloc(cap);
+  if (!p) {
+    b->failed = 1;
+    return 0;
+  }
+  if (b->p) {
+    memcpy(p, b->p, b->len);
+    /* the old block may have held a PIN or a secret: wipe before freeing */
+    memset(b->p, 0, b->cap);
+    free(b->p);
+  }
+  b->p = p;
+  b->cap = cap;
+  return 1;
+}
+
+void put_raw(vhsm_buf *b, const void *p, size_t n) {
+  if (!reserve(b, n)) return;
+  if (n) memcpy(b->p + b->len, p, n);
+  b->len += n;
+}
+
+void put_u8(vhsm_buf *b, unsigned v) {
+  unsigned char c = (unsigned char)v;
+  put_raw(b, &c, 1);
+}
+
+void put_u16(vhsm_buf *b, unsigned v) {
+  unsigned char c[2] = {(unsigned char)(v >> 8), (unsigned char)v};
+  put_raw(b, c, 2);
+}
+
+void put_u32(vhsm_buf *b, uint32_t v) {
+  unsigned char c[4] = {(unsigned char)(v >> 24), (unsigned char)(v >> 16), (unsigned char)(v >> 8),
+                        (unsigned char)v};
+  put_raw(b, c, 4);
+}
+
+void put_u64(vhsm_buf *b, uint64_t v) {
+  put_u32(b, (uint32_t)(v >> 32));
+  put_u32(b, (uint32_t)v);
+}
+
+void put_bytes(vhsm_buf *b, const void *p, size_t n) {
+  if (n > 0xffffffffu) {
+    b->failed = 1;
+    return;
+  }
+  put_u32(b, (uint32_t)n);
+  put_raw(b, p, n);
+}
+
+void put_str(vhsm_buf *b, const char *s) {
+  size_t n = s ? strlen(s) : 0;
+  if (n > 0xffff) {
+    b->failed = 1;
+    return;
+  }
+  put_u16(b, (unsigned)n);
+  put_raw(b, s, n);
+}
+
+void put_header(vhsm_buf *b, unsigned flags, unsigned opcode, unsigned status, uint32_t id) {
+  put_u8(b, 'V');
+  put_u8(b, 'H');
+  put_u8(b, VHSM_WIRE_VERSION);
+  put_u8(b, flags);
+  put_u16(b, opcode);
+  put_u16(b, status);
+  put_u32(b, id);
+  put_u32(b, 0);
+}
+
+static void be32(unsigned char *p, uint32_t v) {
+  p[0] = (unsigned char)(v >> 24);
+  p[1] = (unsigned char)(v >> 16);
+  p[2] = (unsigned char)(v >> 8);
+  p[3] = (unsigned char)v;
+}
+
+void patch_header(unsigned char *frame, uint32_t id, uint32_t body_len) {
+  be32(frame + 8, id);
+  be32(frame + 12, body_len);
+}
+
+static const unsigned char *take(vhsm_rd *r, size_t n) {
+  if (r->failed || r->len - r->pos < n) {
+    r->failed = 1;
+    return NULL;
+  }
+  const unsigned char *p = r->p + r->pos;
+  r->pos += n;
+  return p;
+}
+
+unsigned get_u8(vhsm_rd *r) {
+  const unsigned char *p = take(r, 1);
+  return p ? p[0] : 0;
+}
+
+unsigned get_u16(vhsm_rd *r) {
+  const unsigned char *p = take(r, 2);
+  return p ? (unsigned)(p[0] << 8 | p[1]) : 0;
+}
+
+uint32_t get_u32(vhsm_rd *r) {
+  const unsigned char *p = take(r, 4);
+  return p ? (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3] : 0;
+}
+
+uint64_t get_u64(vhsm_rd *r) {
+  uint64_t hi = get_u32(r);
+  return hi << 32 | get_u32(r);
+}
+
+const unsigned char *get_bytes(vhsm_rd *r, size_t *len) {
+  uint32_t n = get_u32(r);
+  const unsigned char *p = take(r, n);
+  *len = p ? n : 0;
+  return p;
+}
+
+void get_str(vhsm_rd *r, char *out, size_t cap) {
+  unsigned n = get_u16(r);
+  const unsigned char *p = take(r, n);
+  if (!p || n >= cap || memchr(p, 0, n)) {
+    r->failed = 1;
+    if (cap) out[0] = 0;
+    return;
+  }
+  memcpy(out, p, n);
+  out[n] = 0;
+}
+
+int rd_end(vhsm_rd *r) {
+  return !r->failed && r->pos == r->len ? VHSM_OK : VHSM_BAD_FRAME;
+}
+
+int parse_header(const unsigned char *b, vhsm_header *h) {
+  if (b[0] != 'V' || b[1] != 'H') return VHSM_BAD_FRAME;
+  if (b[2] != VHSM_WIRE_VERSION) return VHSM_UNSUPPORTED_VERSION;
+  vhsm_rd r = {b + 3, VHSM_HEADER_SIZE - 3, 0, 0};
+  h->flags = get_u8(&r);
+  h->opcode = get_u16(&r);
+  h->status = get_u16(&r);
+  h->request_id = get_u32(&r);
+  h->body_len = get_u32(&r);
+  return VHSM_OK;
+}
+
+void req_start(vhsm_req *q, unsigned opcode) {
+  memset(q, 0, sizeof *q);
+  put_header(&q->head, 0, opcode, 0, 0);
+}
+
+void req_free(vhsm_req *q) {
+  /* request fields may include a PIN or an imported secret */
+  buf_wipe(&q->head);
+  buf_wipe(&q->tail);
+  if (q->resp) {
+    memset(q->resp, 0, q->resp_len);
+    free(q->resp);
+  }
+  q->resp = NULL;
+}
