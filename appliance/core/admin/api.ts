@@ -46,7 +46,7 @@ export function adminHandler(actions: AdminActions): (req: Request) => Promise<R
 
 async function route(req: Request, a: AdminActions): Promise<Response> {
   const url = new URL(req.url);
-  const parts = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  const parts = url.pathname.split("/").filter(Boolean).map(decodePathPart);
   const method = req.method;
   const flag = (name: string) => url.searchParams.get(name) === "true";
 
@@ -92,6 +92,14 @@ async function route(req: Request, a: AdminActions): Promise<Response> {
     }
   }
   return notFound(url.pathname, method);
+}
+
+function decodePathPart(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    throw new VhsmError(Status.BAD_ARGUMENTS, "the request path has broken percent-encoding");
+  }
 }
 
 function notFound(path: string, method?: string): Response {
