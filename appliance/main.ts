@@ -7,6 +7,8 @@ import { type ApplianceConfig, defaultConfig } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
 import { VERSION } from "./core/version.ts";
 import { prepareDemo } from "./demo.ts";
+import { serveDashboard, top } from "./tui/run.ts";
+import { DEFAULT_ADMIN_SOCKET } from "./tui/source.ts";
 
 function intOption(min: number, max: number) {
   return (value: string) => {
@@ -88,7 +90,8 @@ withServeOptions(
     .requiredOption("--run-dir <dir>", "run directory: admin.sock and containers/<name>/vhsm.sock"),
 ).action(async (opts: ServeOptions) => {
   const log = new Logger(opts.logLevel);
-  await run(configFrom(opts), log);
+  // on a TTY the dashboard takes over the terminal; otherwise a summary log line every few seconds
+  await run(configFrom(opts), log, (appliance) => serveDashboard(appliance, opts.headless === true));
 });
 
 withServeOptions(
@@ -105,6 +108,12 @@ withServeOptions(
     process.stdout.write(demo.instructions);
   });
 });
+
+program
+  .command("top")
+  .description("attach the dashboard to a running appliance (it keeps serving when you quit)")
+  .option("--admin-socket <path>", "the appliance's admin socket", DEFAULT_ADMIN_SOCKET)
+  .action((opts: { adminSocket: string }) => top(resolve(opts.adminSocket)));
 
 program.addHelpText(
   "after",

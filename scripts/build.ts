@@ -3,7 +3,7 @@
  * client library and OpenSSL shims in dist/lib + dist/include when agent/c exists.
  */
 
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { $ } from "bun";
 
@@ -14,9 +14,35 @@ const bun = process.execPath;
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 
+/**
+ * ink imports react-devtools-core only when DEV=true, but the compiled bundle resolves every import
+ * up front and fails on the missing package: give it an empty module (docs/dashboard.md).
+ */
+const noDevtools: import("bun").BunPlugin = {
+  name: "no-react-devtools",
+  setup(build) {
+    build.onResolve({ filter: /^react-devtools-core$/ }, () => ({
+      path: "react-devtools-core",
+      namespace: "empty",
+    }));
+    build.onLoad({ filter: /.*/, namespace: "empty" }, () => ({
+      contents: "export default {};",
+      loader: "js",
+    }));
+  },
+};
+
 async function compile(entry: string, outfile: string) {
   const started = performance.now();
-  await $`${bun} build --compile --minify --sourcemap ${join(root, entry)} --outfile ${join(dist, outfile)}`.quiet();
+  const result = await Bun.build({
+    entrypoints: [join(root, entry)],
+    compile: { outfile: join(dist, outfile) },
+    minify: true,
+    sourcemap: "linked",
+    plugins: [noDevtools],
+  });
+  if (!result.success) throw new AggregateError(result.logs, `cannot build dist/${outfile}`);
+  rmSync(join(dist, `${outfile}.map`), { force: true }); // the executable embeds its own copy
   console.log(`built dist/${outfile} in ${((performance.now() - started) / 1000).toFixed(1)} s`);
 }
 

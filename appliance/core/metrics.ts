@@ -3,6 +3,7 @@
  * (`/metrics`, `/v1/stats`) and the dashboard; updated on the request path with no allocation per op.
  */
 import { statusName } from "../../protocol/status.ts";
+import type { LogEntry } from "./log.ts";
 
 /** Latency bucket upper bounds in microseconds. */
 export const LATENCY_BUCKETS_US = [
@@ -64,6 +65,8 @@ export class Metrics {
   frameErrors = 0;
   lockouts = 0;
   connectionsTotal = 0;
+  /** The logger's recent entries (set by whoever owns the logger), shown in the dashboard's event panel. */
+  recentLog: readonly LogEntry[] = [];
 
   container(name: string): ContainerCounters {
     let c = this.byContainer.get(name);

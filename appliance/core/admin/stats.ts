@@ -1,6 +1,9 @@
 /** The metrics as JSON (for the dashboard) and as Prometheus text (for scrapers). */
 import { LATENCY_BUCKETS_US, type Metrics } from "../metrics.ts";
 
+/** How many recent log entries a snapshot carries: enough to fill a tall events panel. */
+const RECENT_EVENTS = 50;
+
 export function statsSnapshot(m: Metrics, status: Record<string, unknown>) {
   const kinds = [...m.opsByKind.keys()].sort();
   return {
@@ -19,6 +22,7 @@ export function statsSnapshot(m: Metrics, status: Record<string, unknown>) {
     frameErrors: m.frameErrors,
     lockouts: m.lockouts,
     connectionsTotal: m.connectionsTotal,
+    events: m.recentLog.slice(-RECENT_EVENTS),
   };
 }
 
