@@ -28,10 +28,10 @@ export function checkFlags(flags: number): number {
 }
 
 export function checkRotateEvery(seconds: number): number {
-  if (seconds !== 0 && (seconds < 60 || seconds > MAX_ROTATE_EVERY)) {
+  if (seconds !== 0 && (seconds < 1 || seconds > MAX_ROTATE_EVERY)) {
     throw new VhsmError(
       Status.BAD_ARGUMENTS,
-      "a rotation period must be between 60 seconds and ten years (0 = never)",
+      "a rotation period must be between 1 second and ten years (0 = never)",
     );
   }
   return seconds;

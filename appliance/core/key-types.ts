@@ -155,7 +155,7 @@ const ED25519 = asymmetricType(
   (k) => (k.asymmetricKeyType === "ed25519" ? 256 : null),
 );
 
-function ecType(name: string, curve: string, bits: number): KeyTypeSpec {
+function ecType(name: string, curve: string, alias: string, bits: number): KeyTypeSpec {
   return asymmetricType(
     name,
     SIGNING,
@@ -165,9 +165,7 @@ function ecType(name: string, curve: string, bits: number): KeyTypeSpec {
     () => generateKeyPairSync("ec", { namedCurve: curve }).privateKey,
     (k) => {
       const c = k.asymmetricKeyDetails?.namedCurve;
-      return k.asymmetricKeyType === "ec" && (c === curve || (curve === "P-256" && c === "prime256v1"))
-        ? bits
-        : null;
+      return k.asymmetricKeyType === "ec" && (c === curve || c === alias) ? bits : null;
     },
   );
 }
@@ -187,8 +185,8 @@ const SPECS: Record<number, KeyTypeSpec> = {
   [KeyType.HMAC]: HMAC,
   [KeyType.AES256]: AES256,
   [KeyType.ED25519]: ED25519,
-  [KeyType.ECDSA_P256]: ecType("ecdsa-p256", "P-256", 256),
-  [KeyType.ECDSA_P384]: ecType("ecdsa-p384", "P-384", 384),
+  [KeyType.ECDSA_P256]: ecType("ecdsa-p256", "P-256", "prime256v1", 256),
+  [KeyType.ECDSA_P384]: ecType("ecdsa-p384", "P-384", "secp384r1", 384),
   [KeyType.RSA]: RSA,
 };
 

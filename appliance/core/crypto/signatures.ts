@@ -2,6 +2,7 @@
 import { constants, type KeyObject, sign, verify } from "node:crypto";
 import { KeyType, SignAlg, SignFlag } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
+import { ecdsaSignDigest, ecdsaVerifyDigest } from "./ecdsa-prehashed.ts";
 import { pkcs1SignDigest, pkcs1VerifyDigest, pssSignDigest, pssVerifyDigest } from "./rsa-prehashed.ts";
 
 type Scheme = "ed25519" | "ecdsa" | "rsa-pss" | "rsa-pkcs1";
@@ -91,8 +92,9 @@ export function signData(key: KeyObject, spec: SignSpec, flags: number, data: Ui
     case "ed25519":
       return sign(null, data, key);
     case "ecdsa":
-      // with a null digest, the runtime signs the input as the digest
-      return sign(prehashed ? null : spec.hash, data, { key, dsaEncoding: ecdsaEncoding(flags) });
+      return prehashed
+        ? ecdsaSignDigest(key, data, (flags & SignFlag.RAW_ECDSA) !== 0)
+        : sign(spec.hash, data, { key, dsaEncoding: ecdsaEncoding(flags) });
     case "rsa-pss":
       return prehashed
         ? pssSignDigest(key, spec.hash!, data)
@@ -121,7 +123,9 @@ export function verifyData(
       case "ed25519":
         return verify(null, data, key, sig);
       case "ecdsa":
-        return verify(prehashed ? null : spec.hash, data, { key, dsaEncoding: ecdsaEncoding(flags) }, sig);
+        return prehashed
+          ? ecdsaVerifyDigest(key, data, sig, (flags & SignFlag.RAW_ECDSA) !== 0)
+          : verify(spec.hash, data, { key, dsaEncoding: ecdsaEncoding(flags) }, sig);
       case "rsa-pss":
         return prehashed
           ? pssVerifyDigest(key, spec.hash!, data, sig)
