@@ -5,6 +5,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { VhsmClient } from "../agent/index.ts";
+import { encodeFrame } from "../protocol/codec.ts";
+import { MESSAGES, PROTOCOL_VERSION } from "../protocol/messages.ts";
 import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
 import { opensslHmac } from "./support/openssl.ts";
 
@@ -77,6 +79,13 @@ describe("wrong PINs and lockout (max 3 attempts)", () => {
     expect(await tryLogin(app, C, "locked", "right-pin")).toBe("OK");
   });
 
+  test("a lockout survives a restart of the appliance", async () => {
+    await app.addUser(C, "durable-lock", "right-pin");
+    for (let i = 0; i < 3; i++) await tryLogin(app, C, "durable-lock", `bad-${i}`);
+    await app.restart();
+    expect(await tryLogin(app, C, "durable-lock", "right-pin")).toBe("PIN_LOCKED");
+  });
+
   test("lockout also applies while the user is logged in on another connection", async () => {
     await app.addUser(C, "busy", "right-pin");
     const holder = await app.client(C, "busy", "right-pin");
@@ -105,6 +114,32 @@ describe("wrong PINs and lockout (max 3 attempts)", () => {
     await app.addUser(C, "shortpin", "right-pin");
     expect(await tryLogin(app, C, "shortpin", "x")).toBe("BAD_CREDENTIALS");
     expect((await userRow(app, C, "shortpin"))?.failedAttempts).toBe(1);
+  });
+});
+
+describe("sessions that end early", () => {
+  test("a client that hangs up while its LOGIN is being checked leaves no vault open", async () => {
+    await app.addUser(C, "hangup", "right-pin");
+    const hello = encodeFrame(MESSAGES.HELLO.opcode, 0, 0, 1, MESSAGES.HELLO.request, {
+      minVersion: PROTOCOL_VERSION,
+      maxVersion: PROTOCOL_VERSION,
+      client: "hangs-up",
+    });
+    const login = encodeFrame(MESSAGES.LOGIN.opcode, 0, 0, 2, MESSAGES.LOGIN.request, {
+      user: "hangup",
+      pin: Buffer.from("right-pin"),
+    });
+    for (let i = 0; i < 3; i++) {
+      const sock = await Bun.connect({ unix: app.socketOf(C), socket: { data() {} } });
+      sock.write(Buffer.concat([hello, login]));
+      sock.end(); // gone before the KDF finishes
+    }
+    await Bun.sleep(300);
+    const users = (await app.admin("GET", `/v1/containers/${C}/users`)).json as {
+      name: string;
+      loggedIn: boolean;
+    }[];
+    expect(users.find((u) => u.name === "hangup")?.loggedIn).toBe(false);
   });
 });
 
