@@ -1,0 +1,135 @@
+/** Accounts over a real key store in a temp dir: PIN checks, the attempt budget, shared vaults. */
+
+import type { Database } from "bun:sqlite";
+import { afterAll, beforeEach, describe, expect, test } from "bun:test";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { Accounts } from "./accounts.ts";
+import { type ContainerRow, ContainerStore } from "./store/containers.ts";
+import { openDatabase } from "./store/database.ts";
+import { UserStore } from "./store/users.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "vhsm-accounts-"));
+let db: Database;
+let users: UserStore;
+let accounts: Accounts;
+let container: ContainerRow;
+let n = 0;
+const pin = (s: string) => Buffer.from(s);
+
+beforeEach(() => {
+  db?.close();
+  db = openDatabase(join(dir, `db-${n++}`));
+  users = new UserStore(db);
+  accounts = new Accounts(users, { maxPinAttempts: 3, kdfLogN: 10, keyCacheLimit: 100 });
+  container = new ContainerStore(db).enroll("unit", null, null).row;
+});
+afterAll(() => {
+  db?.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+async function code(p: Promise<unknown>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+describe("Accounts", () => {
+  test("the right PIN opens a vault; every further login shares it until the last release", async () => {
+    const user = await accounts.createUser(container, "u", pin("right-pin"));
+    const v1 = await accounts.login(container, "u", pin("right-pin"));
+    const v2 = await accounts.login(container, "u", pin("right-pin"));
+    expect(v2).toBe(v1);
+    expect(v1.sessions).toBe(2);
+    accounts.release(v1);
+    expect(accounts.isOpen(user.id)).toBe(true);
+    accounts.release(v2);
+    expect(accounts.isOpen(user.id)).toBe(false);
+    expect(v1.alive).toBe(false);
+  });
+
+  test("wrong PINs count, the budget is never exceeded, and the right PIN is refused once locked", async () => {
+    const user = await accounts.createUser(container, "u", pin("right-pin"));
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, i) => code(accounts.login(container, "u", pin(`guess-${i}`)))),
+    );
+    expect(results.filter((r) => r === "BAD_CREDENTIALS").length).toBe(3);
+    expect(results.filter((r) => r === "PIN_LOCKED").length).toBe(7);
+    expect(users.failedAttempts(user.id)).toBe(3);
+    expect(await code(accounts.login(container, "u", pin("right-pin")))).toBe("PIN_LOCKED");
+    users.resetAttempts(user.id);
+    expect(await code(accounts.login(container, "u", pin("right-pin")))).toBe("OK");
+  });
+
+  test("concurrent right-PIN logins beyond the attempt budget all succeed with one vault", async () => {
+    const user = await accounts.createUser(container, "u", pin("right-pin"));
+    const vaults = await Promise.all(
+      Array.from({ length: 8 }, () => accounts.login(container, "u", pin("right-pin"))),
+    );
+    expect(new Set(vaults).size).toBe(1);
+    expect(vaults[0]!.sessions).toBe(8);
+    expect(users.failedAttempts(user.id)).toBe(0);
+  });
+
+  test("an unknown user is BAD_CREDENTIALS and creates no counter anywhere", async () => {
+    expect(await code(accounts.login(container, "ghost", pin("any-pin")))).toBe("BAD_CREDENTIALS");
+    expect(users.list(container.id)).toEqual([]);
+  });
+
+  test("a user removed while its login waited in line is refused", async () => {
+    await accounts.createUser(container, "u", pin("right-pin"));
+    const first = accounts.login(container, "u", pin("wrong-pin"));
+    const second = accounts.login(container, "u", pin("right-pin"));
+    users.remove(users.byName(container.id, "u")!.id);
+    expect(await code(first)).toBe("BAD_CREDENTIALS");
+    expect(await code(second)).toBe("BAD_CREDENTIALS");
+  });
+
+  test("a PIN change: the old PIN fails at once, the new one works, also for logins needing the KDF", async () => {
+    await accounts.createUser(container, "u", pin("old-pin-1"));
+    const vault = await accounts.login(container, "u", pin("old-pin-1"));
+    await accounts.changePin(vault, pin("old-pin-1"), pin("new-pin-2"));
+    // vault still open: checked against the in-memory verifier
+    expect(await code(accounts.login(container, "u", pin("old-pin-1")))).toBe("BAD_CREDENTIALS");
+    const shared = await accounts.login(container, "u", pin("new-pin-2"));
+    expect(shared).toBe(vault);
+    accounts.release(vault);
+    accounts.release(shared);
+    // vault closed: checked by unwrapping the stored data key
+    expect(await code(accounts.login(container, "u", pin("old-pin-1")))).toBe("BAD_CREDENTIALS");
+    expect(await code(accounts.login(container, "u", pin("new-pin-2")))).toBe("OK");
+  });
+
+  test("a new PIN outside the policy is PIN_POLICY and costs no attempt", async () => {
+    const user = await accounts.createUser(container, "u", pin("old-pin-1"));
+    const vault = await accounts.login(container, "u", pin("old-pin-1"));
+    expect(await code(accounts.changePin(vault, pin("old-pin-1"), pin("abc")))).toBe("PIN_POLICY");
+    expect(users.failedAttempts(user.id)).toBe(0);
+  });
+
+  test("users are created once per container and name, with a PIN inside the policy", async () => {
+    await accounts.createUser(container, "u", pin("right-pin"));
+    expect(await code(accounts.createUser(container, "u", pin("right-pin")))).toBe("USER_EXISTS");
+    expect(await code(accounts.createUser(container, "v", pin("123")))).toBe("PIN_POLICY");
+    expect(await code(accounts.createUser(container, "bad name", pin("right-pin")))).toBe("BAD_ARGUMENTS");
+    const both = await Promise.all([
+      code(accounts.createUser(container, "w", pin("right-pin"))),
+      code(accounts.createUser(container, "w", pin("right-pin"))),
+    ]);
+    expect(both.sort()).toEqual(["OK", "USER_EXISTS"]);
+  });
+
+  test("evict destroys an open vault at once", async () => {
+    const user = await accounts.createUser(container, "u", pin("right-pin"));
+    const vault = await accounts.login(container, "u", pin("right-pin"));
+    accounts.evict(user.id);
+    expect(vault.alive).toBe(false);
+    expect(accounts.openVaultCount()).toBe(0);
+    expect(() => vault.sealKey("k", 1, 1, pin("x"))).toThrow();
+  });
+});
