@@ -129,7 +129,10 @@ export class Connection {
   private succeed(frame: Frame, name: MessageName, kind: string, value: unknown, started: number): void {
     const us = (performance.now() - started) * 1000;
     this.metrics.recordOp(this.counters, kind, Status.OK, us, frame.body.length);
-    if (this.closed) return;
+    if (this.closed) {
+      this.releaseLateVault();
+      return;
+    }
     let out: Uint8Array;
     try {
       out = encodeFrame(
@@ -145,6 +148,17 @@ export class Connection {
       return;
     }
     this.send(out);
+  }
+
+  /**
+   * A LOGIN still deriving its key when the client hung up completes after cleanup() has run: release
+   * the vault it opened, or the user's keys would stay decrypted in memory with no session using them.
+   */
+  private releaseLateVault(): void {
+    const vault = this.session.vault;
+    if (!this.cleanedUp || !vault) return;
+    this.session.vault = null;
+    this.services.accounts.release(vault);
   }
 
   private fail(frame: Frame, kind: string, err: unknown, started = performance.now()): void {
