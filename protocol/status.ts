@@ -25,6 +25,7 @@ export const Status = {
   PIN_POLICY: 19,
   DECRYPT_FAILED: 20,
   NOT_EXPORTABLE: 21,
+  TAMPERED: 22,
   // Admin-side codes (admin API and vhsm-provision)
   CONTAINER_NOT_FOUND: 32,
   CONTAINER_EXISTS: 33,
@@ -68,6 +69,8 @@ export const STATUS_EXPLANATION: Record<StatusName, string> = {
   DECRYPT_FAILED:
     "the ciphertext, its authentication tag or the AAD do not verify: it was altered or belongs elsewhere",
   NOT_EXPORTABLE: "the key was not created exportable, so its material can never leave the appliance",
+  TAMPERED:
+    "stored key material failed its integrity check: the key store was modified outside the appliance; restore it from a backup",
   PIN_POLICY: "the new PIN does not meet the PIN policy (length 4 to 64 bytes)",
   CONTAINER_NOT_FOUND: "no container with this name is enrolled; list them with `vhsm-provision list`",
   CONTAINER_EXISTS: "a container with this name is already enrolled",

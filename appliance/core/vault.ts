@@ -113,7 +113,7 @@ export class UserVault {
     const material = open(this.dataKey, row.material, aad);
     if (!material) {
       throw new VhsmError(
-        Status.INTERNAL,
+        Status.TAMPERED,
         `key ${row.key_id} v${row.version} failed its integrity check; the key store may have been tampered with`,
       );
     }

@@ -1,0 +1,157 @@
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHash, randomBytes } from "node:crypto";
+import { join } from "node:path";
+import type { VhsmClient } from "../agent/index.ts";
+import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+
+let app: TestAppliance;
+let client: VhsmClient;
+
+beforeAll(async () => {
+  app = await startTestAppliance();
+  client = await app.setupClient("policy");
+});
+afterAll(async () => {
+  client?.close();
+  await app?.dispose();
+});
+
+const code = (p: Promise<unknown>) =>
+  p.then(
+    () => "OK",
+    (e) => e.code,
+  );
+
+describe("a key is used only for what its type and policy allow", () => {
+  test("wrong key type for the operation → UNSUPPORTED_MECHANISM", async () => {
+    const hmac = await client.keys.generate({ type: "hmac" });
+    const ed = await client.keys.generate({ type: "ed25519" });
+    const aes = await client.keys.generate({ type: "aes-256" });
+    expect(await code(client.sign(hmac, Buffer.from("x")))).toBe("UNSUPPORTED_MECHANISM");
+    expect(await code(client.hmac(ed, "sha256", Buffer.from("x")))).toBe("UNSUPPORTED_MECHANISM");
+    expect(await code(client.sign(aes, Buffer.from("x")))).toBe("UNSUPPORTED_MECHANISM");
+    expect(await code(client.encrypt(ed, Buffer.from("x")))).toBe("UNSUPPORTED_MECHANISM");
+    expect(await code(client.keys.publicKey(aes))).toBe("UNSUPPORTED_MECHANISM");
+    expect(await code(client.sign(ed, Buffer.from("x"), { alg: "ecdsa-sha256" }))).toBe(
+      "UNSUPPORTED_MECHANISM",
+    );
+    const digest = createHash("sha256").update("x").digest();
+    expect(await code(client.sign(ed, digest, { prehashed: true }))).toBe("UNSUPPORTED_MECHANISM");
+  });
+
+  test("usage outside the policy → NOT_AUTHORISED; usage can only narrow", async () => {
+    const verifyOnly = await client.keys.generate({ type: "ed25519", usage: ["verify"] });
+    expect(await code(client.sign(verifyOnly, Buffer.from("x")))).toBe("NOT_AUTHORISED");
+    const both = await client.keys.generate({ type: "ecdsa-p256" });
+    const { signature } = await client.sign(both, Buffer.from("x"));
+    await client.keys.update(both, { usage: ["verify"] });
+    expect(await code(client.sign(both, Buffer.from("x")))).toBe("NOT_AUTHORISED");
+    expect(await client.verify(both, Buffer.from("x"), signature)).toBe(true);
+    expect(await code(client.keys.update(both, { usage: ["sign", "verify"] }))).toBe("NOT_AUTHORISED");
+    expect((await client.keys.info(both)).usage).toEqual(["verify"]);
+  });
+
+  test("bad sizes, curves, formats and mismatched types are refused and store nothing", async () => {
+    const before = await client.keys.count();
+    const { createPrivateKey, generateKeyPairSync } = await import("node:crypto");
+    const p256 = generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey;
+    const pem = Buffer.from(p256.export({ format: "pem", type: "pkcs8" }) as string);
+    const attempts: Promise<unknown>[] = [
+      client.keys.generate({ type: "ed25519", bits: 512 }),
+      client.keys.generate({ type: "rsa", bits: 1024 }),
+      client.keys.generate({ type: "hmac", bits: 100 }),
+      client.keys.generate({ type: "hmac", usage: ["sign"] }),
+      client.keys.import(pem, { type: "ed25519", format: "pem" }),
+      client.keys.import(pem, { type: "ecdsa-p384", format: "pem" }),
+      client.keys.import(Buffer.from("-----BEGIN PRIVATE KEY-----\nnot base64\n-----END PRIVATE KEY-----"), {
+        type: "ecdsa-p256",
+        format: "pem",
+      }),
+      client.keys.import(Buffer.from('{"kty":"EC","crv":"P-256"'), { type: "ecdsa-p256", format: "jwk" }),
+      client.keys.import(Buffer.from('{"kty":"EC","crv":"P-256","x":"AA","y":"AA","d":"AA"}'), {
+        type: "ecdsa-p256",
+        format: "jwk",
+      }),
+      client.keys.import(randomBytes(31), { type: "ed25519", format: "raw" }),
+      client.keys.import(randomBytes(16), { type: "aes-256" }),
+      client.keys.import(pem, { type: "aes-256", format: "pem" }),
+    ];
+    for (const attempt of attempts) expect(await code(attempt)).toBe("BAD_ARGUMENTS");
+    expect(createPrivateKey(pem).asymmetricKeyType).toBe("ec");
+    expect(await client.keys.count()).toBe(before);
+  });
+});
+
+describe("versioned keys", () => {
+  test("rotation: old ciphertexts still decrypt, new ones use the new version, retired versions refuse", async () => {
+    const id = await client.keys.generate({ type: "aes-256" });
+    const pt = Buffer.from("rotate me");
+    const v1 = await client.encrypt(id, pt);
+    expect(await client.keys.rotate(id)).toBe(2);
+    const v2 = await client.encrypt(id, pt);
+    expect([v1.version, v2.version]).toEqual([1, 2]);
+    expect(v2.ciphertext.readUInt32BE(0)).toBe(2);
+    expect((await client.decrypt(id, v1.ciphertext)).equals(pt)).toBe(true);
+    expect((await client.decrypt(id, v2.ciphertext)).equals(pt)).toBe(true);
+
+    await client.keys.update(id, { minVersion: 2 });
+    expect(await code(client.decrypt(id, v1.ciphertext))).toBe("NOT_AUTHORISED");
+    expect((await client.decrypt(id, v2.ciphertext)).equals(pt)).toBe(true);
+    expect(await code(client.keys.update(id, { minVersion: 1 }))).toBe("BAD_ARGUMENTS");
+    expect(await code(client.keys.update(id, { minVersion: 3 }))).toBe("BAD_ARGUMENTS");
+    const info = await client.keys.info(id);
+    expect([info.version, info.minVersion]).toEqual([2, 2]);
+  });
+
+  test("signatures name their version and verify against it after rotation", async () => {
+    const id = await client.keys.generate({ type: "ed25519" });
+    const msg = Buffer.from("versioned");
+    const s1 = await client.sign(id, msg);
+    await client.keys.rotate(id);
+    const s2 = await client.sign(id, msg);
+    expect([s1.version, s2.version]).toEqual([1, 2]);
+    expect(await client.verify(id, msg, s1.signature, { version: 1 })).toBe(true);
+    expect(await client.verify(id, msg, s1.signature)).toBe(false);
+    expect(await client.verify(id, msg, s2.signature)).toBe(true);
+    const pub1 = await client.keys.publicKey(id, { version: 1 });
+    const pub2 = await client.keys.publicKey(id);
+    expect(pub1.version).toBe(1);
+    expect(pub2.version).toBe(2);
+    expect(pub1.data.equals(pub2.data)).toBe(false);
+    await client.keys.update(id, { minVersion: 2 });
+    expect(await code(client.verify(id, msg, s1.signature, { version: 1 }))).toBe("NOT_AUTHORISED");
+  });
+
+  test("automatic rotation: the first use after the period makes a new version", async () => {
+    const id = await client.keys.generate({ type: "aes-256", rotateEverySeconds: 1 });
+    const first = await client.encrypt(id, Buffer.from("a"));
+    expect(first.version).toBe(1);
+    await Bun.sleep(1100);
+    const second = await client.encrypt(id, Buffer.from("b"));
+    expect(second.version).toBe(2);
+    expect((await client.keys.info(id)).rotateEverySeconds).toBe(1);
+    expect((await client.decrypt(id, first.ciphertext)).toString()).toBe("a");
+  });
+});
+
+describe("policy is bound to the key material at rest", () => {
+  test("widening a key's usage by editing the database makes the key unusable, not more powerful", async () => {
+    const c = await app.setupClient("tamper", "eve", "9999-pin");
+    const id = await c.keys.generate({ type: "ed25519", usage: ["verify"] });
+    c.close();
+    await app.stop();
+    const db = new Database(join(app.dataDir, "vhsm.db"));
+    db.run("UPDATE keys SET usage = usage | 1 WHERE key_id = ?", [id]);
+    db.close();
+    await app.start();
+    const again = await app.client("tamper", "eve", "9999-pin");
+    try {
+      expect(await code(again.sign(id, Buffer.from("x")))).toBe("TAMPERED");
+    } finally {
+      again.close();
+    }
+    client.close();
+    client = await app.client("policy", "alice", "1234-pin");
+  });
+});
