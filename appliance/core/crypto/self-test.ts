@@ -3,8 +3,19 @@
  * If any fails, the appliance refuses to serve. `VHSM_TEST_FAULT=kat:<name>` corrupts one expected
  * answer so tests can prove the refusal (fault injection for tests only).
  */
-import { createCipheriv, createSecretKey, randomBytes, scryptSync } from "node:crypto";
+import {
+  createCipheriv,
+  createPrivateKey,
+  createSecretKey,
+  generateKeyPairSync,
+  randomBytes,
+  scryptSync,
+  sign,
+  verify,
+} from "node:crypto";
 import { HashAlg } from "../../../protocol/messages.ts";
+import { aesKeyWrap } from "./aes-kw.ts";
+import { ecdsaSignDigest, ecdsaVerifyDigest } from "./ecdsa-prehashed.ts";
 import { digestOnce, hmacOnce } from "./hash.ts";
 
 interface Kat {
@@ -78,6 +89,47 @@ const KATS: Kat[] = [
     run: () => scryptSync("password", "NaCl", 64, { N: 1024, r: 8, p: 16 }).toString("hex"),
     expected:
       "fdbabe1c9d3472007856e7190d01e9fe7c6ad7cbc8237830e77376634b3731622eaf30d92e22a3886ff109279d9830dac727afb94a83ee6d8360cbdfa2cc0640",
+  },
+  {
+    // RFC 3394 section 4.6
+    name: "aes-kw",
+    run: () =>
+      aesKeyWrap(
+        Buffer.from("000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f", "hex"),
+        Buffer.from("00112233445566778899aabbccddeeff000102030405060708090a0b0c0d0e0f", "hex"),
+      ).toString("hex"),
+    expected: "28c9f404c4b810f4cbccb35cfb87f8263f5786e2d80ed326cbc7f0e71a99f43bfb988b9b7a02dd21",
+  },
+  {
+    // RFC 8032 section 7.1, TEST 2
+    name: "ed25519",
+    run: () => {
+      const seed = "4ccd089b28ff96da9db6c346ec114e0f5b8a319f35aba624da8cf6ed4fb8a6fb";
+      const key = createPrivateKey({
+        key: Buffer.from(`302e020100300506032b657004220420${seed}`, "hex"),
+        format: "der",
+        type: "pkcs8",
+      });
+      return sign(null, Buffer.from([0x72]), key).toString("hex");
+    },
+    expected:
+      "92a009a9f0d4cab8720e820b5f642540a2b27b5416503f8fb3762223ebdb69da085ac1e43e15996e458f3613d0f11d8c387b2eaeb4302aeeb00d291612bb0c00",
+  },
+  {
+    // ECDSA is randomised: a pairwise test, for messages (runtime) and digests (@noble/curves)
+    name: "ecdsa-p256",
+    run: () => {
+      const { privateKey, publicKey } = generateKeyPairSync("ec", { namedCurve: "P-256" });
+      const msg = Buffer.from("vhsm self-test");
+      const digest = digestOnce(HashAlg.SHA256, msg);
+      const ok =
+        verify("sha256", msg, publicKey, sign("sha256", msg, privateKey)) &&
+        verify("sha256", msg, publicKey, ecdsaSignDigest(privateKey, digest, false)) &&
+        ecdsaVerifyDigest(publicKey, digest, sign("sha256", msg, privateKey), false) &&
+        !verify("sha256", Buffer.from("other"), publicKey, sign("sha256", msg, privateKey));
+      return ok ? "consistent" : "inconsistent";
+    },
+    expected: "consistent",
   },
   {
     // continuous RNG test: two draws must differ and not be all zero
