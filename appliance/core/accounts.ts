@@ -89,6 +89,12 @@ export class Accounts {
     const dataKey = open(kek, user.wrapped_key, dataKeyAad(container.name, name));
     kek.fill(0);
     if (!dataKey) throw this.wrongPin(user.id);
+    // an operator's PIN reset (or removal) committed during the KDF makes this data key stale
+    const now = this.users.byId(user.id);
+    if (!now || !Buffer.from(now.wrapped_key).equals(Buffer.from(user.wrapped_key))) {
+      dataKey.fill(0);
+      throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
+    }
     this.users.resetAttempts(user.id);
 
     const raced = this.vaults.get(user.id);
