@@ -5,7 +5,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { Accounts } from "./accounts.ts";
+import { Accounts, wrapNewDataKey } from "./accounts.ts";
 import { type ContainerRow, ContainerStore } from "./store/containers.ts";
 import { openDatabase } from "./store/database.ts";
 import { UserStore } from "./store/users.ts";
@@ -88,6 +88,19 @@ describe("Accounts", () => {
     users.remove(users.byName(container.id, "u")!.id);
     expect(await code(first)).toBe("BAD_CREDENTIALS");
     expect(await code(second)).toBe("BAD_CREDENTIALS");
+  });
+
+  test("a PIN reset committed while a login derives its key: that login is refused and opens no vault", async () => {
+    // a slower KDF for this user so the reset lands while the login is still deriving
+    const slow = new Accounts(users, { maxPinAttempts: 3, kdfLogN: 14, keyCacheLimit: 100 });
+    const user = await slow.createUser(container, "u", pin("old-pin-1"));
+    const reset = await wrapNewDataKey(container.name, "u", pin("new-pin-2"), 10);
+    const login = slow.login(container, "u", pin("old-pin-1"));
+    await Bun.sleep(5);
+    users.rewrap(user.id, reset.kdf, reset.wrapped); // what the operator's reset-pin commits
+    expect(await code(login)).toBe("BAD_CREDENTIALS");
+    expect(slow.isOpen(user.id)).toBe(false);
+    expect(await code(slow.login(container, "u", pin("new-pin-2")))).toBe("OK");
   });
 
   test("a PIN change: the old PIN fails at once, the new one works, also for logins needing the KDF", async () => {
