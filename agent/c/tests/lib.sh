@@ -67,4 +67,4 @@ setup_all() {
 hex() { od -An -v -tx1 "$1" | tr -d ' \n'; }
 
 # openssl with the vhsm provider first and the default provider for everything else
-ossl_vhsm() { openssl "$@" -provider-path "$MODULES" -provider vhsm -provider default; }
+ossl_vhsm() { openssl "$1" -provider-path "$MODULES" -provider vhsm -provider default "${@:2}"; }

@@ -14,7 +14,7 @@ static void usage(void) {
   fprintf(stderr,
           "usage: vhsm-tool [-s SOCKET] [-u USER] COMMAND\n"
           "  ping | random N | digest ALG < data | hmac KEY ALG < data\n"
-          "  key import ID < secret | key generate ID [BITS] | key info ID | key delete ID\n"
+          "  key import ID < secret | key generate ID [TYPE [BITS]] | key info ID | key delete ID\n"
           "  bench KEY ALG SIZE SECONDS [PIPELINE]\n"
           "PIN: $VHSM_PIN_FILE (preferred) or $VHSM_PIN. Socket: -s or $VHSM_SOCKET. User: -u or $VHSM_USER.\n");
   exit(2);
@@ -140,8 +140,12 @@ static int run(vhsm *h, int argc, char **argv) {
     if (!rc) printf("%s\n", new_id);
     return rc;
   }
-  if (!strcmp(sub, "generate") && argc <= 4) {
-    int rc = vhsm_key_generate(h, id, VHSM_KEY_HMAC, argc == 4 ? (unsigned)atoi(argv[3]) : 0, new_id);
+  if (!strcmp(sub, "generate") && argc <= 5) {
+    static const char *TYPES[] = {"", "hmac", "aes-256", "ed25519", "ecdsa-p256", "ecdsa-p384", "rsa"};
+    int type = VHSM_KEY_HMAC;
+    for (int i = 1; argc >= 4 && i < 7; i++)
+      if (!strcmp(argv[3], TYPES[i])) type = i;
+    int rc = vhsm_key_generate(h, id, type, argc == 5 ? (unsigned)atoi(argv[4]) : 0, new_id);
     if (!rc) printf("%s\n", new_id);
     return rc;
   }

@@ -1,0 +1,250 @@
+/*
+ * SIGNATURE for vhsm keys: ECDSA and RSA hash locally (child context) and send the digest
+ * (PREHASHED); Ed25519 sends the whole message. Verification is left to the default provider,
+ * which gets the public key through KEYMGMT export.
+ */
+#include <openssl/evp.h>
+#include <openssl/rsa.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhsm_prov.h"
+
+typedef struct {
+  vhsm_prov *prov;
+  vhsm_key *key;
+  char md[32]; /* "" until chosen */
+  int pss;
+  EVP_MD_CTX *mdctx;
+  unsigned char *msg; /* Ed25519 one-shot message buffer */
+  size_t msg_len;
+} sig_ctx;
+
+static void *sig_newctx(void *provctx, const char *propq) {
+  sig_ctx *c = calloc(1, sizeof *c);
+  if (c) c->prov = provctx;
+  return c;
+}
+
+static void sig_freectx(void *vctx) {
+  sig_ctx *c = vctx;
+  if (!c) return;
+  vhsm_key_unref(c->key);
+  EVP_MD_CTX_free(c->mdctx);
+  free(c->msg);
+  free(c);
+}
+
+static void *sig_dupctx(void *vctx) {
+  sig_ctx *src = vctx, *c = sig_newctx(src->prov, NULL);
+  if (!c) return NULL;
+  memcpy(c->md, src->md, sizeof c->md);
+  c->pss = src->pss;
+  if ((c->key = src->key)) __atomic_add_fetch(&c->key->refs, 1, __ATOMIC_ACQ_REL);
+  if (src->mdctx && (!(c->mdctx = EVP_MD_CTX_new()) || !EVP_MD_CTX_copy_ex(c->mdctx, src->mdctx))) {
+    sig_freectx(c);
+    return NULL;
+  }
+  return c;
+}
+
+static int hash_of(const sig_ctx *c, size_t digest_len) {
+  int alg = c->md[0] ? vhsm_hash_from_name(c->md) : 0;
+  if (!alg) alg = digest_len == 48 ? VHSM_SHA384 : digest_len == 64 ? VHSM_SHA512 : VHSM_SHA256;
+  return alg;
+}
+
+/* The appliance's algorithm number for this key, padding and hash. */
+static int sign_alg(const sig_ctx *c, int hash) {
+  int offset = hash == VHSM_SHA384 ? 1 : hash == VHSM_SHA512 ? 2 : 0;
+  switch (c->key->type) {
+  case VHSM_KEY_ED25519: return VHSM_SIGN_ED25519;
+  case VHSM_KEY_RSA: return (c->pss ? VHSM_SIGN_RSA_PSS_SHA256 : VHSM_SIGN_RSA_PKCS1_SHA256) + offset;
+  default: return VHSM_SIGN_ECDSA_SHA256 + offset;
+  }
+}
+
+static size_t max_size(const vhsm_key *k) {
+  switch (k->type) {
+  case VHSM_KEY_ED25519: return 64;
+  case VHSM_KEY_ECDSA_P256: return 72;
+  case VHSM_KEY_ECDSA_P384: return 104;
+  default: return (k->bits + 7) / 8;
+  }
+}
+
+static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
+  sig_ctx *c = vctx;
+  const OSSL_PARAM *p;
+  if (!params) return 1;
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST))) {
+    const char *name = NULL;
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || !vhsm_hash_from_name(name) || strlen(name) >= sizeof c->md) {
+      vhsm_prov_raise(c->prov, VHSM_UNSUPPORTED_MECHANISM, "digest %s is not supported by vhsm signing",
+                      name ? name : "?");
+      return 0;
+    }
+    strcpy(c->md, name);
+  }
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PAD_MODE))) {
+    int mode = 0;
+    const char *s = NULL;
+    if (p->data_type == OSSL_PARAM_UTF8_STRING && OSSL_PARAM_get_utf8_string_ptr(p, &s))
+      mode = !strcmp(s, "pss") ? RSA_PKCS1_PSS_PADDING : !strcmp(s, "pkcs1") ? RSA_PKCS1_PADDING : 0;
+    else if (!OSSL_PARAM_get_int(p, &mode))
+      return 0;
+    if (mode != RSA_PKCS1_PADDING && mode != RSA_PKCS1_PSS_PADDING) {
+      vhsm_prov_raise(c->prov, VHSM_UNSUPPORTED_MECHANISM, "vhsm RSA signs with pkcs1 or pss padding only");
+      return 0;
+    }
+    c->pss = mode == RSA_PKCS1_PSS_PADDING;
+  }
+  /* PSS salt: the appliance always uses the digest length; verifiers accept it with saltlen auto */
+  return 1;
+}
+
+static int sig_init(sig_ctx *c, void *keydata, const char *mdname, const OSSL_PARAM params[]) {
+  vhsm_key *k = keydata;
+  if (!k || !k->id[0]) return 0;
+  __atomic_add_fetch(&k->refs, 1, __ATOMIC_ACQ_REL);
+  vhsm_key_unref(c->key);
+  c->key = k;
+  c->msg_len = 0;
+  if (mdname && *mdname) {
+    OSSL_PARAM md[] = {OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, (char *)mdname, 0), OSSL_PARAM_END};
+    if (!sig_set_ctx_params(c, md)) return 0;
+  }
+  return sig_set_ctx_params(c, params);
+}
+
+static int sig_sign_init(void *vctx, void *keydata, const OSSL_PARAM params[]) {
+  return sig_init(vctx, keydata, NULL, params);
+}
+
+static int do_sign(sig_ctx *c, unsigned char *sig, size_t *siglen, size_t sigsize, const unsigned char *data,
+                   size_t len, int prehashed) {
+  if (!sig) {
+    *siglen = max_size(c->key);
+    return 1;
+  }
+  vhsm *h = vhsm_prov_handle(c->prov);
+  if (!h) return 0;
+  size_t cap = sigsize;
+  int rc = vhsm_sign(h, c->key->id, sign_alg(c, hash_of(c, len)), prehashed ? VHSM_SIGN_PREHASHED : 0, data, len,
+                     sig, &cap);
+  if (rc) {
+    vhsm_prov_raise_from(c->prov, rc, c->key->id);
+    return 0;
+  }
+  *siglen = cap;
+  return 1;
+}
+
+static int sig_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize, const unsigned char *tbs,
+                    size_t tbslen) {
+  sig_ctx *c = vctx;
+  return do_sign(c, sig, siglen, sigsize, tbs, tbslen, c->key->type != VHSM_KEY_ED25519);
+}
+
+static int sig_digest_sign_init(void *vctx, const char *mdname, void *keydata, const OSSL_PARAM params[]) {
+  sig_ctx *c = vctx;
+  if (!sig_init(c, keydata, mdname, params)) return 0;
+  if (c->key->type == VHSM_KEY_ED25519) {
+    if (c->md[0]) return 0; /* pure Ed25519 takes no digest */
+    return 1;
+  }
+  EVP_MD *md = EVP_MD_fetch(c->prov->libctx, c->md[0] ? c->md : "SHA256", "provider!=vhsm");
+  if (!c->mdctx) c->mdctx = EVP_MD_CTX_new();
+  int ok = md && c->mdctx && EVP_DigestInit_ex2(c->mdctx, md, NULL);
+  if (ok && !c->md[0]) strcpy(c->md, "SHA256");
+  EVP_MD_free(md);
+  return ok;
+}
+
+static int sig_digest_sign_update(void *vctx, const unsigned char *data, size_t len) {
+  sig_ctx *c = vctx;
+  return c->mdctx && EVP_DigestUpdate(c->mdctx, data, len);
+}
+
+static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize) {
+  sig_ctx *c = vctx;
+  if (!sig) return do_sign(c, NULL, siglen, 0, NULL, 0, 1);
+  unsigned char digest[EVP_MAX_MD_SIZE];
+  unsigned int dlen = 0;
+  if (!c->mdctx || !EVP_DigestFinal_ex(c->mdctx, digest, &dlen)) return 0;
+  return do_sign(c, sig, siglen, sigsize, digest, dlen, 1);
+}
+
+static int sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize, const unsigned char *tbs,
+                           size_t tbslen) {
+  sig_ctx *c = vctx;
+  if (c->key->type == VHSM_KEY_ED25519) return do_sign(c, sig, siglen, sigsize, tbs, tbslen, 0);
+  if (!sig) return do_sign(c, NULL, siglen, 0, NULL, 0, 1);
+  return sig_digest_sign_update(c, tbs, tbslen) && sig_digest_sign_final(c, sig, siglen, sigsize);
+}
+
+/* DER AlgorithmIdentifiers, so certificates and requests can be signed (RSA-PSS is not offered there). */
+static const unsigned char AID_ED25519[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
+static const unsigned char AID_ECDSA[3][12] = {
+    {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02},
+    {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x03},
+    {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x04}};
+static const unsigned char AID_RSA[3][15] = {
+    {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00},
+    {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c, 0x05, 0x00},
+    {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d, 0x05, 0x00}};
+
+static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
+  sig_ctx *c = vctx;
+  OSSL_PARAM *p;
+  if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) && !OSSL_PARAM_set_utf8_string(p, c->md))
+    return 0;
+  if (c->key && (p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID))) {
+    int i = hash_of(c, 32) == VHSM_SHA384 ? 1 : hash_of(c, 32) == VHSM_SHA512 ? 2 : 0;
+    switch (c->key->type) {
+    case VHSM_KEY_ED25519: return OSSL_PARAM_set_octet_string(p, AID_ED25519, sizeof AID_ED25519);
+    case VHSM_KEY_RSA: return !c->pss && OSSL_PARAM_set_octet_string(p, AID_RSA[i], sizeof AID_RSA[i]);
+    default: return OSSL_PARAM_set_octet_string(p, AID_ECDSA[i], sizeof AID_ECDSA[i]);
+    }
+  }
+  return 1;
+}
+
+static const OSSL_PARAM *sig_gettable_ctx_params(void *vctx, void *provctx) {
+  static const OSSL_PARAM params[] = {OSSL_PARAM_octet_string(OSSL_SIGNATURE_PARAM_ALGORITHM_ID, NULL, 0),
+                                      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0), OSSL_PARAM_END};
+  return params;
+}
+
+static const OSSL_PARAM *sig_settable_ctx_params(void *vctx, void *provctx) {
+  static const OSSL_PARAM params[] = {OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, NULL, 0),
+                                      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
+                                      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
+                                      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
+                                      OSSL_PARAM_END};
+  return params;
+}
+
+#define SIG_COMMON                                                                                            \
+  {OSSL_FUNC_SIGNATURE_NEWCTX, (void (*)(void))sig_newctx},                                                   \
+      {OSSL_FUNC_SIGNATURE_FREECTX, (void (*)(void))sig_freectx},                                             \
+      {OSSL_FUNC_SIGNATURE_DUPCTX, (void (*)(void))sig_dupctx},                                               \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_INIT, (void (*)(void))sig_digest_sign_init},                           \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN, (void (*)(void))sig_digest_sign},                                     \
+      {OSSL_FUNC_SIGNATURE_GET_CTX_PARAMS, (void (*)(void))sig_get_ctx_params},                               \
+      {OSSL_FUNC_SIGNATURE_GETTABLE_CTX_PARAMS, (void (*)(void))sig_gettable_ctx_params},                     \
+      {OSSL_FUNC_SIGNATURE_SET_CTX_PARAMS, (void (*)(void))sig_set_ctx_params},                               \
+  {                                                                                                           \
+    OSSL_FUNC_SIGNATURE_SETTABLE_CTX_PARAMS, (void (*)(void))sig_settable_ctx_params                          \
+  }
+
+const OSSL_DISPATCH vhsm_ed25519_signature_functions[] = {SIG_COMMON, {0, NULL}};
+
+#define SIG_HASHED                                                                                            \
+  SIG_COMMON, {OSSL_FUNC_SIGNATURE_SIGN_INIT, (void (*)(void))sig_sign_init},                                 \
+      {OSSL_FUNC_SIGNATURE_SIGN, (void (*)(void))sig_sign},                                                   \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_UPDATE, (void (*)(void))sig_digest_sign_update},                       \
+      {OSSL_FUNC_SIGNATURE_DIGEST_SIGN_FINAL, (void (*)(void))sig_digest_sign_final}, {0, NULL}
+
+const OSSL_DISPATCH vhsm_ecdsa_signature_functions[] = {SIG_HASHED};
+const OSSL_DISPATCH vhsm_rsa_signature_functions[] = {SIG_HASHED};
