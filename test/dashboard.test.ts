@@ -200,6 +200,17 @@ describe("containers table", () => {
     expect(tableOrder(frame())).toHaveLength(3);
   });
 
+  test("typing arrives in chunks (fast typists, tmux send-keys): each character still counts", async () => {
+    const { frame, stdin } = show();
+    stdin.write("/bat\r");
+    await settle();
+    expect(tableOrder(frame())).toEqual(["batch"]);
+    expect(frame()).not.toContain("▏"); // the Enter in the chunk ended editing
+    stdin.write("ss");
+    await settle();
+    expect(frame()).toContain("sort: last activity");
+  });
+
   test("scrolls: with more rows than fit, the selection stays visible", async () => {
     const many: ContainerInfo[] = Array.from({ length: 40 }, (_, i) => ({
       name: `c${String(i).padStart(2, "0")}`,

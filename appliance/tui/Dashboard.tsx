@@ -10,8 +10,9 @@ import { Header } from "./components/Header.tsx";
 import { Help } from "./components/Help.tsx";
 import { Traffic } from "./components/Traffic.tsx";
 import { Users } from "./components/Users.tsx";
+import { type Effect, INITIAL_UI, type KeyContext, press, presses, type UiState } from "./keys.ts";
 import { layout, PANELS, type Panel } from "./layout.ts";
-import { containerRows, filterRows, nextSort, type SortColumn, scrollTop, sortRows } from "./table.ts";
+import { containerRows, filterRows, scrollTop, sortRows } from "./table.ts";
 import { colourFromEnv, makeTheme, ThemeContext, useTheme } from "./theme.ts";
 import type { UserInfo } from "./types.ts";
 import type { DashboardView } from "./view.ts";
@@ -50,40 +51,32 @@ function Screen(props: DashboardProps) {
   const t = useTheme();
   const terminal = useWindowSize();
   const { columns, rows } = props.size ?? terminal;
-  const [panel, setPanel] = useState<Panel>("traffic");
-  const [paused, setPaused] = useState<DashboardView | null>(null);
-  const [help, setHelp] = useState(false);
-  const [confirmQuit, setConfirmQuit] = useState(false);
-  const [sort, setSort] = useState<SortColumn>("ops/s");
-  const [filter, setFilter] = useState("");
-  const [editingFilter, setEditingFilter] = useState(false);
-  const [selectedName, setSelectedName] = useState<string | null>(null);
-  const topRef = useRef(0);
+  const [ui, setUi] = useState<UiState>(INITIAL_UI);
+  // keys can arrive faster than React re-renders: each press builds on the last, not on the render
+  const uiRef = useRef(ui);
+  const [frozen, setFrozen] = useState<DashboardView | null>(null);
   const [users, setUsers] = useState<UsersState | null>(null);
-  const [eventScroll, setEventScroll] = useState(0);
+  const topRef = useRef(0);
 
-  const view = paused ?? props.view;
-  const now = props.now?.() ?? (paused ? (view.stats?.time ?? Date.now()) : Date.now());
-  const boxes = layout(rows, panel, view.kinds.length);
+  const view = frozen ?? props.view;
+  const now = props.now?.() ?? (frozen ? (view.stats?.time ?? Date.now()) : Date.now());
+  const boxes = layout(rows, ui.panel, view.kinds.length);
   const width = columns - 2;
   const rates = view.points.at(-1)?.containerOps ?? {};
   const allRows = containerRows(view.containers, view.stats, rates);
-  const shownRows = filterRows(sortRows(allRows, sort), filter);
-  // the selection follows the container, not the position, as rows re-sort under it
-  const found = shownRows.findIndex((r) => r.name === selectedName);
-  const selected = Math.max(found, 0);
+  const shownRows = filterRows(sortRows(allRows, ui.sort), ui.filter);
+  const selected = Math.max(
+    shownRows.findIndex((r) => r.name === ui.selected),
+    0,
+  );
   const containersBox = boxes.find((b) => b.panel === "containers");
   const visibleRows = Math.max(1, (containersBox?.height ?? 3) - 2);
   topRef.current = Math.min(
     scrollTop(topRef.current, selected, visibleRows),
     Math.max(0, shownRows.length - visibleRows),
   );
+  const { panel, help, sort, filter, editingFilter, eventScroll } = ui;
 
-  const select = (i: number) => {
-    const row = shownRows[Math.max(0, Math.min(shownRows.length - 1, i))];
-    if (row) setSelectedName(row.name);
-  };
-  const quit = () => props.onQuit();
   const openUsers = (name: string) => {
     setUsers({ container: name, users: null });
     props.loadUsers(name).then(
@@ -93,65 +86,30 @@ function Screen(props: DashboardProps) {
   };
 
   useInput((input, key) => {
-    if (key.ctrl && input === "c") return quit();
-    if (confirmQuit) {
-      if (input === "y" || input === "Y") return quit();
-      return setConfirmQuit(false);
+    const ctx: KeyContext = { mode: props.mode, rows: shownRows.map((r) => r.name), pageSize: visibleRows };
+    let state = uiRef.current;
+    const effects: Effect[] = [];
+    for (const [ch, k] of presses(input, key)) {
+      const [next, fx] = press(state, ch, k, ctx);
+      state = next;
+      effects.push(...fx);
     }
-    if (editingFilter) {
-      if (key.return) return setEditingFilter(false);
-      if (key.escape) {
-        setFilter("");
-        return setEditingFilter(false);
-      }
-      if (key.backspace || key.delete) return setFilter((f) => f.slice(0, -1));
-      if (input && !key.ctrl && !key.meta) setFilter((f) => f + input);
-      return;
+    uiRef.current = state;
+    setUi(state);
+    for (const e of effects) {
+      if (e === "quit") return props.onQuit();
+      if (e === "pause") setFrozen((f) => (f ? null : props.view));
+      else openUsers(e.openUsers);
     }
-    if (input === "q") return props.mode === "attached" ? quit() : setConfirmQuit(true);
-    if (help) return setHelp(false);
-    if (input === "?") return setHelp(true);
-    if (input === "p") return setPaused((p) => (p ? null : props.view));
-    if (users) {
-      if (key.escape || key.return || key.backspace || key.leftArrow) setUsers(null);
-      return;
-    }
-    if (key.tab) {
-      const i = PANELS.indexOf(panel) + (key.shift ? PANELS.length - 1 : 1);
-      return setPanel(PANELS[i % PANELS.length]!);
-    }
-    if (input >= "1" && input <= "3") return setPanel(PANELS[Number(input) - 1]!);
-    if (input === "s") {
-      setPanel("containers");
-      return setSort(nextSort);
-    }
-    if (input === "/") {
-      setPanel("containers");
-      return setEditingFilter(true);
-    }
-    if (panel === "events") {
-      if (key.upArrow) setEventScroll((s) => s + 1);
-      if (key.downArrow) setEventScroll((s) => Math.max(0, s - 1));
-      if (key.end) setEventScroll(0);
-      return;
-    }
-    if (panel !== "containers") return;
-    if (key.upArrow) select(selected - 1);
-    if (key.downArrow) select(selected + 1);
-    if (key.pageUp) select(selected - visibleRows);
-    if (key.pageDown) select(selected + visibleRows);
-    if (key.home) select(0);
-    if (key.end) select(shownRows.length - 1);
-    if (key.escape && filter) setFilter("");
-    if (key.return && shownRows[selected]) openUsers(shownRows[selected].name);
   });
+  const shownUsers = ui.usersOf ? users : null;
 
   const body = (p: Panel, height: number) => {
     if (help) return <Help mode={props.mode} />;
     if (p === "traffic") return <Traffic view={view} width={width} height={height} now={now} />;
     if (p === "events")
       return <Events stats={view.stats} width={width} height={height} scroll={eventScroll} />;
-    if (users) return <Users {...users} width={width} />;
+    if (shownUsers) return <Users {...shownUsers} width={width} />;
     return (
       <Containers
         rows={shownRows}
@@ -170,7 +128,7 @@ function Screen(props: DashboardProps) {
 
   return (
     <Box flexDirection="column" width={columns} height={rows}>
-      <Header stats={view.stats} source={view.source} paused={paused !== null} width={columns} />
+      <Header stats={view.stats} source={view.source} paused={frozen !== null} width={columns} />
       <Text wrap="truncate">
         {PANELS.map((p, i) => (
           <Text key={p} inverse={p === panel} bold={p === panel}>
@@ -191,7 +149,7 @@ function Screen(props: DashboardProps) {
           {body(b.panel, b.height)}
         </Box>
       ))}
-      <KeyBar confirmQuit={confirmQuit} editingFilter={editingFilter} />
+      <KeyBar confirmQuit={ui.confirmQuit} editingFilter={editingFilter} />
     </Box>
   );
 }
