@@ -143,8 +143,8 @@ describe("`vhsm-appliance demo` (what `npm start` runs)", () => {
     return { socket: resolve(dir, m[1]!), pinFile: resolve(dir, m[3]!), stdout };
   }
 
-  async function stopDemo(): Promise<number> {
-    proc!.kill("SIGTERM");
+  async function stopDemo(signal: "SIGTERM" | "SIGINT" = "SIGTERM"): Promise<number> {
+    proc!.kill(signal);
     const code = await proc!.exited;
     proc = null;
     return code;
@@ -169,7 +169,7 @@ describe("`vhsm-appliance demo` (what `npm start` runs)", () => {
     expect(readdirSync(join(dir, "run")).includes("admin.sock")).toBe(false);
   });
 
-  test("a second run reuses the same user, PIN file and keys", async () => {
+  test("a second run reuses the same user, PIN file and keys; Ctrl-C (SIGINT) stops it cleanly", async () => {
     const pinBefore = readFileSync(join(dir, "demo.pin"), "utf8");
     const { socket, pinFile } = await startDemo();
     const pin = readFileSync(pinFile, "utf8").trim();
@@ -180,6 +180,7 @@ describe("`vhsm-appliance demo` (what `npm start` runs)", () => {
     } finally {
       c.close();
     }
-    expect(await stopDemo()).toBe(0);
+    expect(await stopDemo("SIGINT")).toBe(0);
+    expect(existsSync(join(dir, "run", "admin.sock"))).toBe(false);
   });
 });
