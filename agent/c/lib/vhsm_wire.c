@@ -135,7 +135,33 @@ uint32_t get_u32(vhsm_rd *r) {
 
 uint64_t get_u64(vhsm_rd *r) {
   uint64_t hi = get_u32(r);
+  if (hi > 0x1fffff) r->failed = 1; /* the protocol caps u64 at 2^53 - 1 */
   return hi << 32 | get_u32(r);
+}
+
+/* Strict UTF-8: no overlong forms, no surrogates, nothing above U+10FFFF. */
+static int utf8_valid(const unsigned char *p, size_t n) {
+  size_t i = 0;
+  while (i < n) {
+    unsigned c = p[i];
+    size_t len;
+    unsigned min, cp;
+    if (c < 0x80) {
+      i++;
+      continue;
+    } else if ((c & 0xe0) == 0xc0) len = 2, min = 0x80, cp = c & 0x1f;
+    else if ((c & 0xf0) == 0xe0) len = 3, min = 0x800, cp = c & 0x0f;
+    else if ((c & 0xf8) == 0xf0) len = 4, min = 0x10000, cp = c & 0x07;
+    else return 0;
+    if (i + len > n) return 0;
+    for (size_t k = 1; k < len; k++) {
+      if ((p[i + k] & 0xc0) != 0x80) return 0;
+      cp = cp << 6 | (p[i + k] & 0x3f);
+    }
+    if (cp < min || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff)) return 0;
+    i += len;
+  }
+  return 1;
 }
 
 const unsigned char *get_bytes(vhsm_rd *r, size_t *len) {
@@ -148,7 +174,7 @@ const unsigned char *get_bytes(vhsm_rd *r, size_t *len) {
 void get_str(vhsm_rd *r, char *out, size_t cap) {
   unsigned n = get_u16(r);
   const unsigned char *p = take(r, n);
-  if (!p || n >= cap || memchr(p, 0, n)) {
+  if (!p || n >= cap || memchr(p, 0, n) || !utf8_valid(p, n)) {
     r->failed = 1;
     if (cap) out[0] = 0;
     return;
