@@ -22,7 +22,11 @@ activate = 1
 random = VHSM-RAND
 properties = provider=vhsm
 CNF
-count() { admin GET /metrics | awk '/^vhsm_operation_latency_seconds_count\{kind="random"\}/ {print $2}' | tail -1 | sed 's/^$/0/'; }
+count() {
+  local n
+  n=$(admin GET /metrics | awk '/^vhsm_operation_latency_seconds_count\{kind="random"\}/ {print $2}' | tail -1)
+  echo "${n:-0}"
+}
 before=$(count)
 a=$(env -u VHSM_SOCKET -u VHSM_USER -u VHSM_PIN_FILE OPENSSL_CONF=$T/openssl.cnf openssl rand -hex 32) || fail "openssl rand"
 b=$(OPENSSL_CONF=$T/openssl.cnf openssl rand -hex 32) || fail "openssl rand"

@@ -1,0 +1,65 @@
+/* ENGINE entry points (bind_engine / v_check) and the engine's connection. */
+#include <openssl/err.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "vhsm_eng.h"
+
+static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
+static vhsm *handle;
+
+vhsm *vhsm_eng_handle(void) {
+  pthread_mutex_lock(&lock);
+  if (!handle) {
+    char pin[256] = "", error[512] = "";
+    vhsm_options opt = {0};
+    opt.user = getenv("VHSM_USER");
+    opt.client_name = "vhsm-openssl-engine";
+    opt.error = error;
+    opt.error_len = sizeof error;
+    const char *file = getenv("VHSM_PIN_FILE"), *env = getenv("VHSM_PIN");
+    if (opt.user && file && *file) {
+      FILE *f = fopen(file, "r");
+      size_t n = f ? fread(pin, 1, sizeof pin - 1, f) : 0;
+      if (f) fclose(f);
+      while (n > 0 && (pin[n - 1] == '\n' || pin[n - 1] == '\r')) n--;
+      pin[n] = 0;
+    } else if (opt.user && env) {
+      snprintf(pin, sizeof pin, "%s", env);
+    }
+    if (opt.user) opt.pin = pin, opt.pin_len = strlen(pin);
+    int rc = vhsm_open(&opt, &handle);
+    OPENSSL_cleanse(pin, sizeof pin);
+    if (rc) {
+      ERR_raise_data(ERR_LIB_ENGINE, ERR_R_OPERATION_FAIL, "vhsm: %s: %s", vhsm_status_name(rc),
+                     *error ? error : vhsm_strerror(rc));
+    }
+  }
+  pthread_mutex_unlock(&lock);
+  return handle;
+}
+
+void vhsm_eng_close(void) {
+  pthread_mutex_lock(&lock);
+  vhsm_close(handle);
+  handle = NULL;
+  pthread_mutex_unlock(&lock);
+}
+
+static int eng_destroy(ENGINE *e) {
+  vhsm_eng_digests_free();
+  vhsm_eng_close();
+  return 1;
+}
+
+static int bind(ENGINE *e, const char *id) {
+  if (id && strcmp(id, "vhsm") != 0) return 0;
+  return ENGINE_set_id(e, "vhsm") && ENGINE_set_name(e, "vhsm appliance engine (digests)") &&
+         ENGINE_set_digests(e, vhsm_eng_digests) && ENGINE_set_destroy_function(e, eng_destroy);
+}
+
+#define VHSM_EXPORT __attribute__((visibility("default")))
+VHSM_EXPORT IMPLEMENT_DYNAMIC_CHECK_FN()
+VHSM_EXPORT IMPLEMENT_DYNAMIC_BIND_FN(bind)
