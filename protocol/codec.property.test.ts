@@ -101,7 +101,10 @@ describe("round trip", () => {
         expect(header.bodyLength).toBe(bytes.length - HEADER_SIZE);
         // JS strings may hold lone surrogates; UTF-8 cannot, so they arrive as U+FFFD
         const expected = Object.fromEntries(
-          Object.entries(values).map(([k, v]) => [k, typeof v === "string" ? v.toWellFormed() : v]),
+          Object.entries(values).map(([k, v]) => [
+            k,
+            typeof v === "string" ? (v as unknown as { toWellFormed(): string }).toWellFormed() : v,
+          ]),
         );
         expect(decodeBody(schema, bytes.subarray(HEADER_SIZE))).toEqual(expected);
       }),

@@ -9,7 +9,7 @@ import { readFileSync } from "node:fs";
 import type { VhsmClient } from "../agent/index.ts";
 import { encodeFrame, encodeRequest } from "../protocol/codec.ts";
 import { DEFAULT_MAX_BODY, FLAG_RESPONSE, type Frame, HEADER_SIZE, writeHeader } from "../protocol/frame.ts";
-import { HashAlg, MESSAGES, PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { HashAlg, MESSAGES, PROTOCOL_VERSION, type Schema } from "../protocol/messages.ts";
 import { Status, type StatusName } from "../protocol/status.ts";
 import type { VectorFile } from "../scripts/gen-vectors.ts";
 import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
@@ -367,7 +367,7 @@ describe("a configured frame limit (--max-frame 4096)", () => {
 function sampleImport(): Record<string, unknown> {
   // every field of KEY_IMPORT whatever the table holds: id and secret set, the rest zero (= defaults)
   const out: Record<string, unknown> = {};
-  for (const [name, type] of Object.entries(MESSAGES.KEY_IMPORT.request)) {
+  for (const [name, type] of Object.entries(MESSAGES.KEY_IMPORT.request as Schema)) {
     out[name] = type === "str" ? "not-stored" : type === "bytes" ? randomBytes(32) : type === "strs" ? [] : 0;
   }
   out.type = 1;
