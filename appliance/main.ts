@@ -2,6 +2,8 @@
 import { resolve } from "node:path";
 /** vhsm-appliance: the trusted side. `serve` runs it; `demo` runs it with a ready demo container. */
 import { Command, InvalidArgumentError } from "commander";
+import { auditVerify } from "./commands/audit-verify.ts";
+import { restore } from "./commands/restore.ts";
 import { adminSocketPath, type RunningAppliance, SelfTestFailure, startAppliance } from "./core/appliance.ts";
 import { type ApplianceConfig, defaultConfig } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
@@ -27,6 +29,7 @@ interface ServeOptions {
   maxPinAttempts?: number;
   maxFrame?: number;
   kdfLogN?: number;
+  auditRequired?: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -35,6 +38,7 @@ function configFrom(opts: ServeOptions): ApplianceConfig {
   if (opts.maxPinAttempts !== undefined) config.maxPinAttempts = opts.maxPinAttempts;
   if (opts.maxFrame !== undefined) config.maxFrameBody = opts.maxFrame;
   if (opts.kdfLogN !== undefined) config.kdfLogN = opts.kdfLogN;
+  if (opts.auditRequired) config.auditRequired = true;
   return config;
 }
 
@@ -74,6 +78,7 @@ function withServeOptions(cmd: Command): Command {
       intOption(1024, 1 << 30),
     )
     .option("--kdf-log-n <n>", "scrypt cost log2(N) for new PINs (default 15)", intOption(10, 22))
+    .option("--audit-required", "fail operations whose audit record cannot be written")
     .option("--log-level <level>", "debug | info | warn | error", "info");
 }
 
@@ -119,5 +124,25 @@ program.addHelpText(
   "after",
   `\nThe admin socket is <run-dir>/admin.sock; e.g. ${adminSocketPath("/run/vhsm")}.`,
 );
+
+const audit = program.command("audit").description("the hash-chained audit log");
+audit
+  .command("verify")
+  .description("check the audit log's hash chain; names each deleted, edited or reordered record")
+  .option("--data <dir>", "data directory whose audit/ files to verify (all, oldest first)")
+  .option("--from <file...>", "verify these files instead, in the order given")
+  .option("--json", "machine-readable result")
+  .action((opts: { data?: string; from?: string[]; json?: boolean }) => {
+    process.exitCode = auditVerify(opts);
+  });
+
+program
+  .command("restore")
+  .description("replace the key store with a backup (appliance stopped); checks the backup first")
+  .requiredOption("--from <file>", "backup file made by `vhsm-provision backup` or POST /v1/backup")
+  .requiredOption("--data <dir>", "data directory to restore into")
+  .action((opts: { from: string; data: string }) => {
+    process.exitCode = restore(opts);
+  });
 
 await program.parseAsync(process.argv);

@@ -9,6 +9,8 @@ import type { Server } from "bun";
 import { Accounts } from "./accounts.ts";
 import { AdminActions } from "./admin/actions.ts";
 import { adminHandler } from "./admin/api.ts";
+import { AuditLog } from "./audit/audit-log.ts";
+import { Auditor } from "./audit/auditor.ts";
 import type { ApplianceConfig } from "./config.ts";
 import { ContainerSockets } from "./container-sockets.ts";
 import { runSelfTests } from "./crypto/self-test.ts";
@@ -56,7 +58,24 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     kdfLogN: config.kdfLogN,
     keyCacheLimit: config.keyCacheLimit,
   });
-  const services: Services = { config, containers, users, keys, accounts, usage, version: VERSION };
+  const auditLog = new AuditLog({
+    dir: join(config.dataDir, "audit"),
+    required: config.auditRequired,
+    rotateBytes: config.auditRotateBytes,
+  });
+  const audit = new Auditor(auditLog);
+  audit.admin("APPLIANCE_START", VERSION, "OK");
+  const services: Services = {
+    config,
+    containers,
+    users,
+    keys,
+    accounts,
+    usage,
+    audit,
+    db,
+    version: VERSION,
+  };
   const metrics = new Metrics();
   const sockets = new ContainerSockets(services, metrics, log);
   const actions = new AdminActions(services, sockets, metrics, selfTest);
@@ -93,6 +112,8 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
       await admin.stop(true);
       rmSync(adminSocket, { force: true });
       usage.flush();
+      audit.admin("APPLIANCE_STOP", VERSION, "OK");
+      auditLog.close();
       db.close();
       log.info("appliance stopped");
     },

@@ -21,6 +21,10 @@ export interface ApplianceConfig {
   maxRandom: number;
   /** Largest KEY_LIST page. */
   maxListPage: number;
+  /** Fail operations whose audit record cannot be written (records are then written synchronously). */
+  auditRequired: boolean;
+  /** Rotate the audit log when it grows past this many bytes. */
+  auditRotateBytes: number;
 }
 
 export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig {
@@ -35,5 +39,7 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     maxOutboundQueue: 64 * 1024 * 1024,
     maxRandom: 1024 * 1024,
     maxListPage: 10_000,
+    auditRequired: false,
+    auditRotateBytes: 64 * 1024 * 1024,
   };
 }

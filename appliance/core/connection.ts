@@ -15,12 +15,17 @@ import type { Services } from "./services.ts";
 import { Session } from "./session.ts";
 import type { ContainerRow } from "./store/containers.ts";
 
+/** Bytes of requests held behind a barrier before the socket stops being read. */
+const WAITING_LIMIT = 4 * 1024 * 1024;
+
 export class Connection {
   readonly session: Session;
   private readonly reader: FrameReader;
   private readonly outbound: Uint8Array[] = [];
   private outboundBytes = 0;
   private waiting: Frame[] = [];
+  private waitingBytes = 0;
+  private paused = false;
   private barrier = false;
   private closed = false;
   private cleanedUp = false;
@@ -67,6 +72,13 @@ export class Connection {
     if (this.barrier) {
       // the body is a view into a network buffer that may be reused: keep a copy
       this.waiting.push({ ...frame, body: frame.body.slice() });
+      this.waitingBytes += frame.body.length;
+      // a client pipelining behind a slow LOGIN must not make us buffer without limit: stop reading
+      // until the barrier is released (the rest of the current chunk is still cut into frames)
+      if (this.waitingBytes > WAITING_LIMIT && !this.paused) {
+        this.paused = true;
+        this.socket.pause();
+      }
       return;
     }
     this.dispatch(frame);
@@ -85,49 +97,75 @@ export class Connection {
     const kind = operationKind(name);
     const started = performance.now();
     let result: unknown;
+    let request: Record<string, unknown> | undefined;
     try {
       if (!this.session.helloDone && name !== "HELLO") {
         throw new VhsmError(Status.BAD_SESSION, "send HELLO first");
       }
-      const request = decodeBody(MESSAGES[name].request, frame.body);
+      request = decodeBody(MESSAGES[name].request, frame.body);
       result = (HANDLERS[name] as (s: Session, r: unknown, svc: Services) => unknown)(
         this.session,
         request,
         this.services,
       );
     } catch (err) {
-      this.fail(frame, kind, err, started);
+      this.fail(frame, kind, err, started, name, request);
       return;
     }
     if (result instanceof Promise) {
       const isBarrier = BARRIERS.has(name);
       if (isBarrier) this.barrier = true;
       result.then(
-        (value) => this.succeed(frame, name, kind, value, started),
-        (err) => this.fail(frame, kind, err, started),
+        (value) => this.succeed(frame, name, kind, value, started, request),
+        (err) => this.fail(frame, kind, err, started, name, request),
       );
       if (isBarrier) result.finally(() => this.releaseBarrier()).catch(() => {});
       return;
     }
-    this.succeed(frame, name, kind, result, started);
+    this.succeed(frame, name, kind, result, started, request);
   }
 
   private releaseBarrier(): void {
     this.barrier = false;
     const queued = this.waiting;
     this.waiting = [];
+    this.waitingBytes = 0;
     for (let i = 0; i < queued.length; i++) {
       if (this.closed) return;
       if (this.barrier) {
-        this.waiting.push(...queued.slice(i));
+        const rest = queued.slice(i);
+        this.waiting.push(...rest);
+        for (const f of rest) this.waitingBytes += f.body.length;
+        if (this.waitingBytes <= WAITING_LIMIT) this.resumeReading();
         return;
       }
       this.dispatch(queued[i]!);
     }
+    this.resumeReading();
   }
 
-  private succeed(frame: Frame, name: MessageName, kind: string, value: unknown, started: number): void {
+  private resumeReading(): void {
+    if (!this.paused || this.closed) return;
+    this.paused = false;
+    this.socket.resume();
+  }
+
+  private succeed(
+    frame: Frame,
+    name: MessageName,
+    kind: string,
+    value: unknown,
+    started: number,
+    request?: Record<string, unknown>,
+  ): void {
     const us = (performance.now() - started) * 1000;
+    try {
+      this.services.audit.operation(this.session, name, request, value as Record<string, unknown>, Status.OK);
+    } catch (err) {
+      // --audit-required: an operation whose record cannot be written is not acknowledged
+      this.fail(frame, kind, err, started);
+      return;
+    }
     this.metrics.recordOp(this.counters, kind, Status.OK, us, frame.body.length);
     if (this.closed) {
       this.releaseLateVault();
@@ -161,7 +199,14 @@ export class Connection {
     this.services.accounts.release(vault);
   }
 
-  private fail(frame: Frame, kind: string, err: unknown, started = performance.now()): void {
+  private fail(
+    frame: Frame,
+    kind: string,
+    err: unknown,
+    started = performance.now(),
+    name?: MessageName,
+    request?: Record<string, unknown>,
+  ): void {
     let e: VhsmError;
     if (err instanceof VhsmError) {
       e = err;
@@ -170,6 +215,13 @@ export class Connection {
       e = new VhsmError(Status.INTERNAL, "internal error; see the appliance log");
     }
     if (e.status === Status.PIN_LOCKED) this.metrics.lockouts++;
+    if (name) {
+      try {
+        this.services.audit.operation(this.session, name, request, undefined, e.status);
+      } catch {
+        // the failure is reported to the client anyway
+      }
+    }
     this.metrics.recordOp(this.counters, kind, e.status, (performance.now() - started) * 1000, 0);
     if (!this.closed) this.send(encodeError(frame.opcode, frame.requestId, e.status, e.message));
   }

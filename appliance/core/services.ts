@@ -1,5 +1,7 @@
 /** What operation handlers may use: the stores, the accounts, configuration. */
+import type { Database } from "bun:sqlite";
 import type { Accounts } from "./accounts.ts";
+import type { Auditor } from "./audit/auditor.ts";
 import type { ApplianceConfig } from "./config.ts";
 import type { ContainerStore } from "./store/containers.ts";
 import type { KeyStore } from "./store/keys.ts";
@@ -13,5 +15,7 @@ export interface Services {
   keys: KeyStore;
   accounts: Accounts;
   usage: UsageRecorder;
+  audit: Auditor;
+  db: Database;
   version: string;
 }

@@ -1,5 +1,5 @@
 /** What the admin API does, independent of HTTP: enrollment, users, status. */
-import { statSync } from "node:fs";
+import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import { wrapNewDataKey } from "../accounts.ts";
@@ -20,6 +20,39 @@ export class AdminActions {
     private readonly metrics: Metrics,
     private readonly selfTest: SelfTestResult,
   ) {}
+
+  recordAdmin(action: string, status: string): void {
+    this.svc.audit.admin(action, "", status);
+  }
+
+  auditState() {
+    return this.svc.audit.log?.state ?? { records: 0, required: false };
+  }
+
+  rotateAudit() {
+    const archived = this.svc.audit.log?.rotate();
+    return { rotated: archived !== undefined, archived };
+  }
+
+  /** A consistent online snapshot of the key store (still encrypted as at rest). */
+  async backup(path: string) {
+    if (existsSync(path))
+      throw new VhsmError(Status.BAD_ARGUMENTS, `${path} already exists; choose a new file`);
+    this.svc.usage.flush();
+    const started = Date.now();
+    try {
+      this.svc.db.run("VACUUM INTO ?", [path]);
+    } catch (err) {
+      throw new VhsmError(Status.INTERNAL, `backup failed: ${(err as Error).message}`);
+    }
+    chmodSync(path, 0o600);
+    return { path, bytes: statSync(path).size, milliseconds: Date.now() - started, ...this.countAll() };
+  }
+
+  private countAll() {
+    const s = this.status();
+    return { containers: s.containers + s.revokedContainers, users: s.users, keys: s.keys };
+  }
 
   health() {
     return { status: this.selfTest.ok ? "ok" : "failing", selfTest: this.selfTest };
@@ -51,6 +84,7 @@ export class AdminActions {
       connections: this.sockets.totalConnections(),
       openVaults: this.svc.accounts.openVaultCount(),
       selfTest: this.selfTest.ok ? "passed" : "failed",
+      audit: this.svc.audit.log ? { ...this.svc.audit.log.state } : null,
     };
   }
 

@@ -3,6 +3,11 @@
  *
  *   GET    /health
  *   GET    /v1/status
+ *   GET    /v1/stats                                                           metrics snapshot (dashboard)
+ *   GET    /metrics                                                            Prometheus text
+ *   GET    /v1/audit                                                           audit log state
+ *   POST   /v1/audit/rotate                                                    rotate the audit log
+ *   POST   /v1/backup                                     {path}               consistent online snapshot
  *   GET    /v1/containers
  *   POST   /v1/containers                                 {name, uid?, gid?}   enroll (idempotent)
  *   DELETE /v1/containers/:name[?wipe=true]                                     revoke (wipe destroys keys)
@@ -16,7 +21,7 @@ import type { z } from "zod";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import type { AdminActions } from "./actions.ts";
 import { errorResponse } from "./errors.ts";
-import { EnrollBody, ResetPinBody, UserAddBody } from "./schemas.ts";
+import { BackupBody, EnrollBody, ResetPinBody, UserAddBody } from "./schemas.ts";
 
 async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
   let json: unknown;
@@ -36,12 +41,30 @@ async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
 
 export function adminHandler(actions: AdminActions): (req: Request) => Promise<Response> {
   return async (req) => {
+    let response: Response;
     try {
-      return await route(req, actions);
+      response = await route(req, actions);
     } catch (err) {
-      return errorResponse(err);
+      response = errorResponse(err);
     }
+    if (req.method !== "GET") {
+      // every admin action is audited: what was asked and how it ended (never bodies: they hold PINs)
+      const path = new URL(req.url).pathname;
+      actions.recordAdmin(`${req.method} ${path}`, response.status < 300 ? "OK" : await errorCode(response));
+    }
+    return response;
   };
+}
+
+async function errorCode(response: Response): Promise<string> {
+  try {
+    return (
+      ((await response.clone().json()) as { error?: { code?: string } }).error?.code ??
+      String(response.status)
+    );
+  } catch {
+    return String(response.status);
+  }
 }
 
 async function route(req: Request, a: AdminActions): Promise<Response> {
@@ -58,6 +81,14 @@ async function route(req: Request, a: AdminActions): Promise<Response> {
   const [, resource, name, sub, user, action] = parts;
 
   if (resource === "status" && parts.length === 2 && method === "GET") return Response.json(a.status());
+  if (resource === "audit" && parts.length === 2 && method === "GET") return Response.json(a.auditState());
+  if (resource === "audit" && name === "rotate" && parts.length === 3 && method === "POST") {
+    return Response.json(a.rotateAudit());
+  }
+  if (resource === "backup" && parts.length === 2 && method === "POST") {
+    const b = await body(req, BackupBody);
+    return Response.json(await a.backup(b.path), { status: 201 });
+  }
   if (resource === "stats" && parts.length === 2 && method === "GET") return Response.json(a.stats());
   if (resource !== "containers") return notFound(url.pathname);
 

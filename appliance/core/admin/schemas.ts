@@ -16,3 +16,7 @@ export const ResetPinBody = z.strictObject({
   pin: z.string().min(1).max(256),
   destroyKeys: z.boolean().optional(),
 });
+
+export const BackupBody = z.strictObject({
+  path: z.string().min(2).max(4096).startsWith("/", "the backup path must be absolute"),
+});
