@@ -11,10 +11,11 @@ interface Stream {
 
 export type Fed = { kind: "whole"; data: Buffer } | { kind: "streamed"; result: Buffer; bytes: number };
 
-const IN_FLIGHT = 4;
+const IN_FLIGHT = 8;
 
 export async function feed(input: Input, chunk: number, init: () => Promise<Stream>): Promise<Fed> {
-  const chunks = input.chunks(Math.min(chunk, CHUNK));
+  // a chunk is reused once IN_FLIGHT + 1 more are read; by then its update has been answered
+  const chunks = input.chunks(Math.min(chunk, CHUNK), IN_FLIGHT + 1);
   try {
     const first = await chunks.next();
     const firstData = first.done ? Buffer.alloc(0) : first.value;

@@ -88,7 +88,10 @@ function prompt(question: string): Promise<Buffer> {
     const onData = (chunk: Buffer) => {
       try {
         for (const byte of chunk) {
-          if (byte === 0x03) return finish(new CliError("INTERRUPTED", "interrupted", "", Exit.INTERRUPTED));
+          if (byte === 0x03)
+            return finish(
+              new CliError("INTERRUPTED", "interrupted at the prompt", "nothing was done", Exit.INTERRUPTED),
+            );
           if (byte === 0x0d || byte === 0x0a || byte === 0x04) return finish(null);
           if (byte === 0x7f || byte === 0x08) len = Math.max(0, len - 1);
           else if (byte === 0x15)
