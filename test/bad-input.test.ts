@@ -331,6 +331,49 @@ describe("pipelining", () => {
   });
 });
 
+describe("a flood pipelined behind a slow LOGIN", () => {
+  let slow: TestAppliance;
+  beforeAll(async () => {
+    // a realistic KDF cost, so LOGIN takes long enough for a client to send a lot behind it
+    slow = await startTestAppliance({ args: ["--kdf-log-n", "15"] });
+    await slow.enroll("flood");
+    await slow.addUser("flood", "dave", PIN);
+  });
+  afterAll(async () => {
+    await slow?.dispose();
+  });
+
+  test("is not buffered without limit: the appliance stops reading until LOGIN is done, then serves it all", async () => {
+    const conn = await RawConnection.open(slow.socketOf("flood"));
+    const data = randomBytes(60_000);
+    const digest = encodeRequest("DIGEST", 3, { alg: HashAlg.SHA256, data });
+    const count = 3000; // 180 MB
+    conn.write(
+      Buffer.concat([
+        encodeRequest("HELLO", 1, hello),
+        encodeRequest("LOGIN", 2, { user: "dave", pin: utf8(PIN) }),
+      ]),
+    );
+    const burst = Buffer.concat(Array.from({ length: 100 }, () => digest));
+    for (let i = 0; i < count / 100; i++) conn.write(burst);
+    await conn.next(2, 0, 10_000);
+    const acceptedDuringLogin = conn.accepted;
+    expect(conn.frames[1]!.status).toBe(Status.OK);
+    // 4 MiB held behind the barrier, plus socket buffers and the chunk being cut; not the whole flood
+    expect(acceptedDuringLogin).toBeLessThan(32 * 1024 * 1024);
+    const answers = await conn.next(count, 2, 30_000);
+    const want = createHash("sha256").update(data).digest("hex");
+    expect(
+      answers.every(
+        (f) =>
+          f.status === Status.OK &&
+          Buffer.from(responseBody(f).digest as Uint8Array).toString("hex") === want,
+      ),
+    ).toBe(true);
+    conn.end();
+  }, 60_000);
+});
+
 describe("a configured frame limit (--max-frame 4096)", () => {
   let small: TestAppliance;
   beforeAll(async () => {

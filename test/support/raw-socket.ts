@@ -17,6 +17,8 @@ import { Status } from "../../protocol/status.ts";
 export class RawConnection {
   readonly frames: Frame[] = [];
   closed = false;
+  /** Bytes the socket has taken so far (the rest of what was written waits for the peer to read). */
+  accepted = 0;
   private waiters: (() => void)[] = [];
   private readonly reader = new FrameReader(DEFAULT_MAX_BODY, (f) => {
     // bodies are views into the socket's buffer: keep copies
@@ -82,6 +84,7 @@ export class RawConnection {
     while (this.queue.length > 0 && !this.closed) {
       const next = this.queue[0]!;
       const written = Math.max(this.socket!.write(next), 0);
+      this.accepted += written;
       if (written < next.length) {
         this.queue[0] = next.subarray(written);
         return;
