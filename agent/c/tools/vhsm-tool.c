@@ -172,6 +172,11 @@ int main(int argc, char **argv) {
     else usage();
   }
   if (optind >= argc) usage();
+  if (!strcmp(argv[optind], "statuses")) { /* the status table, for the tests to compare with status.ts */
+    for (int code = 1; code < 128; code++)
+      if (strcmp(vhsm_status_name(code), "UNKNOWN_STATUS")) printf("%d %s\n", code, vhsm_status_name(code));
+    return 0;
+  }
   char pin[128] = {0};
   if (opt.user) {
     if (read_pin(pin, sizeof pin)) {
