@@ -76,6 +76,8 @@ export async function openInput(path: string | undefined): Promise<Input> {
 }
 
 function stdinInput(): Input {
+  // without this, `vhsm digest --alg sha256` typed at a shell looks like a hang
+  if (process.stdin.isTTY) process.stderr.write("vhsm: reading data from the terminal; end it with Ctrl-D\n");
   return {
     name: "stdin",
     async *chunks(size, reuse = 0) {
