@@ -65,6 +65,11 @@ async function run(
   };
   process.on("SIGTERM", () => void shutdown("SIGTERM"));
   process.on("SIGINT", () => void shutdown("SIGINT"));
+  // the conventional log-rotation signal: start a new audit file, chained to the last
+  process.on("SIGHUP", () => {
+    const { archived } = appliance.actions.rotateAudit();
+    log.info("audit log rotated", { archived });
+  });
   if (afterStart) await afterStart(appliance);
 }
 
