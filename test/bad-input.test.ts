@@ -23,16 +23,28 @@ const utf8 = (s: string) => new TextEncoder().encode(s);
 const hex = (s: string) => new Uint8Array(Buffer.from(s, "hex"));
 const hello = { minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, client: "bad-input" };
 
+/** A well-behaved client with a known key, on its own connection, watching for collateral damage. */
+interface Bystander {
+  app: TestAppliance;
+  client: VhsmClient;
+  keyCount: number;
+}
+
+async function bystanderOn(appliance: TestAppliance, container: string, user: string): Promise<Bystander> {
+  const c = await appliance.setupClient(container, user, PIN);
+  await c.keys.import(SECRET, { id: KEY });
+  return { app: appliance, client: c, keyCount: await c.keys.count() };
+}
+
 let app: TestAppliance;
+let main: Bystander;
 let client: VhsmClient;
-let keyCount: number;
 
 beforeAll(async () => {
   app = await startTestAppliance();
-  client = await app.setupClient("web", "alice", PIN);
+  main = await bystanderOn(app, "web", "alice");
+  client = main.client;
   await app.addUser("web", "bob", PIN);
-  await client.keys.import(SECRET, { id: KEY });
-  keyCount = await client.keys.count();
 });
 afterAll(async () => {
   client?.close();
@@ -40,13 +52,13 @@ afterAll(async () => {
 });
 
 /** The appliance is alive, computes correct HMACs for the well-behaved client, and has the same keys. */
-async function expectUnharmed(): Promise<void> {
-  expect(app.proc?.exitCode ?? null).toBeNull();
+async function expectUnharmed(b: Bystander = main): Promise<void> {
+  expect(b.app.proc?.exitCode ?? null).toBeNull();
   const data = randomBytes(200);
-  expect(Buffer.from(await client.hmac(KEY, "sha256", data))).toEqual(
+  expect(Buffer.from(await b.client.hmac(KEY, "sha256", data))).toEqual(
     createHmac("sha256", SECRET).update(data).digest(),
   );
-  expect(await client.keys.count()).toBe(keyCount);
+  expect(await b.client.keys.count()).toBe(b.keyCount);
 }
 
 function header(fields: {
@@ -134,6 +146,7 @@ describe("header-level errors: one error frame, then the connection is closed", 
       requestId: 77,
     });
     expectError(fatal, "BAD_FRAME", 0, 0);
+    await expectUnharmed();
   });
 
   test("a logged-in session ended by a bad frame releases the user's keys", async () => {
@@ -227,6 +240,7 @@ describe("request-level errors: an error response, and the connection stays usab
     expectError(bad, "UNSUPPORTED_VERSION", MESSAGES.HELLO.opcode, 1);
     expect((await conn.call("HELLO", 2, hello)).status).toBe(Status.OK);
     conn.end();
+    await expectUnharmed();
   });
 
   const bodyCases = VECTORS.invalid.filter((v) => v.level === "body" && v.direction === "request");
@@ -295,7 +309,7 @@ describe("pipelining", () => {
           break;
         case 2:
           add(id, encodeRequest("KEY_COUNT", id, {}), Status.OK, (f) =>
-            expect(responseBody(f).count).toBe(keyCount),
+            expect(responseBody(f).count).toBe(main.keyCount),
           );
           break;
         case 3:
@@ -333,13 +347,15 @@ describe("pipelining", () => {
 
 describe("a flood pipelined behind a slow LOGIN", () => {
   let slow: TestAppliance;
+  let watcher: Bystander;
   beforeAll(async () => {
     // a realistic KDF cost, so LOGIN takes long enough for a client to send a lot behind it
     slow = await startTestAppliance({ args: ["--kdf-log-n", "15"] });
-    await slow.enroll("flood");
+    watcher = await bystanderOn(slow, "flood", "erin");
     await slow.addUser("flood", "dave", PIN);
   });
   afterAll(async () => {
+    watcher?.client.close();
     await slow?.dispose();
   });
 
@@ -371,16 +387,20 @@ describe("a flood pipelined behind a slow LOGIN", () => {
       ),
     ).toBe(true);
     conn.end();
+    await expectUnharmed(watcher);
   }, 60_000);
 });
 
 describe("a configured frame limit (--max-frame 4096)", () => {
   let small: TestAppliance;
+  let watcher: Bystander;
   beforeAll(async () => {
     small = await startTestAppliance({ args: ["--max-frame", "4096"] });
-    (await small.setupClient("tiny", "carol", PIN)).close();
+    watcher = await bystanderOn(small, "tiny", "frank");
+    await small.addUser("tiny", "carol", PIN);
   });
   afterAll(async () => {
+    watcher?.client.close();
     await small?.dispose();
   });
 
@@ -403,7 +423,7 @@ describe("a configured frame limit (--max-frame 4096)", () => {
       true,
       small.socketOf("tiny"),
     );
-    expect(small.proc?.exitCode ?? null).toBeNull();
+    await expectUnharmed(watcher);
   });
 });
 
