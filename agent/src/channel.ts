@@ -1,14 +1,22 @@
 /**
- * One framed connection to the appliance over a Unix socket (node:net, so it runs on Node and Bun).
+ * One framed connection to the appliance over a Unix socket (Bun.connect on Bun, node:net on Node).
  * Requests carry ids; responses are matched by id and may arrive in any order.
  */
-import { connect, type Socket } from "node:net";
 import { type Frame, FrameReader } from "../../protocol/frame.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
+import { openTransport, type Transport } from "./transport.ts";
 
 interface Pending {
   resolve: (frame: Frame) => void;
   reject: (err: VhsmError) => void;
+}
+
+/**
+ * Received chunks are never reused by the runtime, so a body may stay a view into its chunk. A small
+ * body cut from a large chunk is copied, so that keeping a 20-byte MAC does not pin the whole chunk.
+ */
+function ownBody(body: Uint8Array): Uint8Array {
+  return body.length * 2 >= body.buffer.byteLength ? body : body.slice();
 }
 
 export class Channel {
@@ -16,52 +24,41 @@ export class Channel {
   private nextId = 1;
   private closed = false;
   private closeReason: VhsmError | null = null;
+  private transport: Transport | null = null;
+  private readonly reader: FrameReader;
   onClose: ((reason: VhsmError) => void) | null = null;
 
-  private constructor(
-    private readonly socket: Socket,
-    maxBody: number,
-  ) {
-    const reader = new FrameReader(maxBody, (frame) => {
+  private constructor(maxBody: number) {
+    this.reader = new FrameReader(maxBody, (frame) => {
       const p = this.pending.get(frame.requestId);
       if (!p) return; // a response to a request we gave up on
       this.pending.delete(frame.requestId);
-      // the body views a network buffer: copy so the caller may keep it
-      p.resolve({ ...frame, body: frame.body.slice() });
+      frame.body = ownBody(frame.body);
+      p.resolve(frame);
     });
-    socket.on("data", (chunk: Buffer) => {
-      try {
-        reader.push(chunk);
-      } catch (err) {
-        this.fail(err instanceof VhsmError ? err : new VhsmError(Status.BAD_FRAME, String(err)));
-      }
-    });
-    socket.on("close", () =>
-      this.fail(
-        this.closeReason ?? new VhsmError(Status.CONNECTION_LOST, "the appliance closed the connection"),
-      ),
-    );
-    socket.on("error", (err) =>
-      this.fail(new VhsmError(Status.CONNECTION_LOST, `connection error: ${err.message}`)),
-    );
   }
 
-  static open(path: string, maxBody: number): Promise<Channel> {
-    return new Promise((resolve, reject) => {
-      const socket = connect({ path });
-      const onError = (err: NodeJS.ErrnoException) => {
-        socket.destroy();
-        reject(
-          new VhsmError(Status.CONNECTION_FAILED, `cannot connect to ${path}: ${err.code ?? err.message}`),
-        );
-      };
-      socket.once("error", onError);
-      socket.once("connect", () => {
-        socket.off("error", onError);
-        socket.setNoDelay?.(true);
-        resolve(new Channel(socket, maxBody));
-      });
+  static async open(path: string, maxBody: number): Promise<Channel> {
+    const channel = new Channel(maxBody);
+    channel.transport = await openTransport(path, {
+      data: (chunk) => channel.received(chunk),
+      closed: (error) =>
+        channel.fail(
+          error === undefined
+            ? (channel.closeReason ??
+                new VhsmError(Status.CONNECTION_LOST, "the appliance closed the connection"))
+            : new VhsmError(Status.CONNECTION_LOST, `connection error: ${error}`),
+        ),
     });
+    return channel;
+  }
+
+  private received(chunk: Uint8Array): void {
+    try {
+      this.reader.push(chunk);
+    } catch (err) {
+      this.fail(err instanceof VhsmError ? err : new VhsmError(Status.BAD_FRAME, String(err)));
+    }
   }
 
   get isOpen(): boolean {
@@ -79,13 +76,12 @@ export class Channel {
     if (this.closed) return Promise.reject(this.closeReason!);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.socket.write(frame);
+      this.transport!.send(frame);
     });
   }
 
   close(reason = new VhsmError(Status.CLIENT_CLOSED, "the client was closed")): void {
     this.closeReason = reason;
-    this.socket.destroy();
     this.fail(reason);
   }
 
@@ -93,7 +89,7 @@ export class Channel {
     if (this.closed) return;
     this.closed = true;
     this.closeReason = reason;
-    this.socket.destroy();
+    this.transport?.close();
     const pending = [...this.pending.values()];
     this.pending.clear();
     for (const p of pending) p.reject(reason);
