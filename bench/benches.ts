@@ -1,0 +1,6 @@
+/** Every bench, in the order a full run executes them. New benches are added here. */
+import { footprintBench } from "./footprint.ts";
+import { hmacBench } from "./hmac.ts";
+import type { Bench } from "./lib/context.ts";
+
+export const BENCHES: Bench[] = [hmacBench, footprintBench];
