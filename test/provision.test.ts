@@ -335,3 +335,63 @@ describe("usage", () => {
     expect(help.stdout).toContain("enroll");
   });
 });
+
+/** Runs the CLI on a pseudo-terminal (util-linux `script`), typing `keys` with pauses between lines. */
+async function onTerminal(args: string[], keys: string[]) {
+  const command = [BUN, join(ROOT, "provision/main.ts"), ...args].map((a) => `'${a}'`).join(" ");
+  const env: Record<string, string | undefined> = { ...process.env, VHSM_ADMIN_SOCKET: app.adminSocket };
+  delete env.VHSM_PIN; // the prompt is the last resort: only when no PIN is given otherwise
+  const proc = Bun.spawn(["script", "-qec", command, "/dev/null"], {
+    env,
+    stdin: "pipe",
+    stdout: "pipe",
+    stderr: "pipe",
+  });
+  const output = new Response(proc.stdout).text();
+  for (const k of keys) {
+    await Bun.sleep(700); // let the prompt switch the terminal to raw mode first
+    proc.stdin.write(k);
+    proc.stdin.flush();
+  }
+  const code = await proc.exited;
+  proc.stdin.end();
+  return { code, output: await output };
+}
+
+describe.skipIf(!Bun.which("script"))("interactive PIN prompt", () => {
+  test("asks twice without echo; the user can log in with the PIN typed", async () => {
+    const r = await onTerminal(
+      ["user", "add", "--container", "owned", "tina"],
+      ["tina-pin-77\r", "tina-pin-77\r"],
+    );
+    expect(r.code).toBe(0);
+    expect(r.output).toContain("New PIN for tina:");
+    expect(r.output).toContain("Repeat PIN for tina:");
+    expect(r.output).not.toContain("tina-pin-77");
+    const client = await app.client("owned", "tina", "tina-pin-77");
+    client.close();
+  });
+
+  test("two different PINs: refused, no user created", async () => {
+    const r = await onTerminal(
+      ["user", "add", "--container", "owned", "uma"],
+      ["uma-pin-1\r", "uma-pin-2\r"],
+    );
+    expect(r.code).toBe(2);
+    expect(r.output).toContain("the two PINs do not match");
+    expect((await users("owned")).map((u) => u.name)).not.toContain("uma");
+  });
+});
+
+const COMPILED = join(ROOT, "dist/vhsm-provision");
+test.skipIf(!existsSync(COMPILED))("the compiled dist/vhsm-provision enrolls and lists", async () => {
+  const run = (args: string[]) =>
+    Bun.spawnSync([COMPILED, "--admin-socket", app.adminSocket, "--json", ...args], { stdin: "ignore" });
+  const enroll = run(["enroll", "compiled-ok"]);
+  expect(enroll.exitCode).toBe(0);
+  expect(JSON.parse(enroll.stdout.toString())).toMatchObject({ name: "compiled-ok", outcome: "enrolled" });
+  const list = JSON.parse(run(["list"]).stdout.toString()) as any[];
+  expect(list.map((c) => c.name)).toContain("compiled-ok");
+  const missing = run(["revoke", "no-such-one"]);
+  expect(missing.exitCode).toBe(4);
+});
