@@ -1,7 +1,7 @@
 /**
- * Outbound frames of one connection. Frames written in the same tick leave in one write (16
- * pipelined 4 KiB requests cost one syscall, not 16), and nothing more is handed to the socket
- * while it is full: the queue holds the rest until the socket drains.
+ * Outbound frames of one connection, used by both ends. Frames written in the same tick leave in one
+ * write (16 pipelined requests, or the responses to one received chunk, cost one syscall, not 16),
+ * and nothing more is handed to the socket while it is full: the queue holds the rest until it drains.
  */
 
 /** Writes bytes to a socket; returns how many it took. Fewer than given means: full, wait for drain. */
@@ -17,12 +17,15 @@ export class Outbound {
   private scheduled = false;
   private full = false;
   private closed = false;
+  /** Bytes accepted by push() and not yet taken by the socket. */
+  queuedBytes = 0;
 
   constructor(private readonly write: SocketWrite) {}
 
   push(frame: Uint8Array): void {
     if (this.closed) return;
     this.queue.push(frame);
+    this.queuedBytes += frame.length;
     if (!this.scheduled && !this.full) {
       this.scheduled = true;
       queueMicrotask(this.flush);
@@ -39,13 +42,16 @@ export class Outbound {
     this.closed = true;
     this.queue = [];
     this.head = 0;
+    this.queuedBytes = 0;
   }
 
-  private readonly flush = (): void => {
+  /** Writes what the socket will take now (before closing it, or to skip the wait for the tick). */
+  readonly flush = (): void => {
     this.scheduled = false;
     while (!this.full && !this.closed && this.head < this.queue.length) {
       const batch = this.nextBatch();
       const taken = Math.max(this.write(batch), 0);
+      this.queuedBytes -= taken;
       if (taken < batch.length) {
         // keep the unsent tail at the front; it goes first when the socket drains
         this.queue[--this.head] = batch.subarray(taken);

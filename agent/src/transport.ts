@@ -3,8 +3,8 @@
  * how much the kernel took), node:net elsewhere. Both feed the same Outbound queue.
  */
 import { connect as netConnect } from "node:net";
+import { Outbound } from "../../protocol/outbound.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
-import { Outbound } from "./outbound.ts";
 
 export interface TransportEvents {
   data(chunk: Uint8Array): void;
