@@ -6,11 +6,13 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Accounts, wrapNewDataKey } from "./accounts.ts";
+import { MasterKey } from "./master-key.ts";
 import { type ContainerRow, ContainerStore } from "./store/containers.ts";
 import { openDatabase } from "./store/database.ts";
 import { UserStore } from "./store/users.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "vhsm-accounts-"));
+const master = () => new MasterKey(join(dir, "master.key"));
 let db: Database;
 let users: UserStore;
 let accounts: Accounts;
@@ -22,7 +24,7 @@ beforeEach(() => {
   db?.close();
   db = openDatabase(join(dir, `db-${n++}`));
   users = new UserStore(db);
-  accounts = new Accounts(users, { maxPinAttempts: 3, kdfLogN: 10, keyCacheLimit: 100 });
+  accounts = new Accounts(users, { maxPinAttempts: 3, kdfLogN: 10, keyCacheLimit: 100 }, master());
   container = new ContainerStore(db).enroll("unit", null, null).row;
 });
 afterAll(() => {
@@ -92,7 +94,7 @@ describe("Accounts", () => {
 
   test("a PIN reset committed while a login derives its key: that login is refused and opens no vault", async () => {
     // a slower KDF for this user so the reset lands while the login is still deriving
-    const slow = new Accounts(users, { maxPinAttempts: 3, kdfLogN: 14, keyCacheLimit: 100 });
+    const slow = new Accounts(users, { maxPinAttempts: 3, kdfLogN: 14, keyCacheLimit: 100 }, master());
     const user = await slow.createUser(container, "u", pin("old-pin-1"));
     const reset = await wrapNewDataKey(container.name, "u", pin("new-pin-2"), 10);
     const login = slow.login(container, "u", pin("old-pin-1"));

@@ -8,9 +8,10 @@ import { Status, VhsmError } from "../../protocol/status.ts";
 import { open, seal } from "./crypto/aead.ts";
 import { deriveKey, newKdfParams, parseKdfParams } from "./crypto/kdf.ts";
 import { checkPin, checkUserName } from "./ids.ts";
+import { isServiceUser, type MasterKey, SERVICE_KDF } from "./master-key.ts";
 import type { ContainerRow } from "./store/containers.ts";
 import type { UserRow, UserStore } from "./store/users.ts";
-import { dataKeyAad, pinVerifier, UserVault } from "./vault.ts";
+import { dataKeyAad, pinVerifier, serviceKeyAad, UserVault } from "./vault.ts";
 
 export interface AccountsOptions {
   maxPinAttempts: number;
@@ -28,6 +29,7 @@ export class Accounts {
   constructor(
     private readonly users: UserStore,
     private readonly options: AccountsOptions,
+    private readonly masterKey: MasterKey,
   ) {
     this.dummyKdf.logN = options.kdfLogN;
   }
@@ -47,6 +49,48 @@ export class Accounts {
     return this.users.byId(id)!;
   }
 
+  /**
+   * A service user has no PIN: its data key is wrapped by the appliance master key, and it logs in
+   * (with an empty PIN) only through its own container's socket.
+   */
+  createServiceUser(container: ContainerRow, name: string): UserRow {
+    checkUserName(name);
+    if (this.users.byName(container.id, name)) {
+      throw new VhsmError(Status.USER_EXISTS, `user ${name} already exists in container ${container.name}`);
+    }
+    const dataKey = randomBytes(32);
+    const wrapped = seal(this.masterKey.get(true), dataKey, serviceKeyAad(container.name, name));
+    dataKey.fill(0);
+    return this.users.byId(this.users.create(container.id, name, SERVICE_KDF, wrapped))!;
+  }
+
+  private openServiceVault(container: ContainerRow, user: UserRow, pin: Uint8Array): UserVault {
+    if (pin.length !== 0) throw new VhsmError(Status.BAD_CREDENTIALS, "service users log in without a PIN");
+    const open_ = this.vaults.get(user.id);
+    if (open_) {
+      open_.sessions++;
+      return open_;
+    }
+    const dataKey = open(
+      this.masterKey.get(false),
+      user.wrapped_key,
+      serviceKeyAad(container.name, user.name),
+    );
+    if (!dataKey)
+      throw new VhsmError(Status.TAMPERED, `the data key of service user ${user.name} does not open`);
+    const vault = new UserVault(
+      user.id,
+      container.name,
+      user.name,
+      dataKey,
+      pinVerifier(pin),
+      this.options.keyCacheLimit,
+    );
+    vault.sessions = 1;
+    this.vaults.set(user.id, vault);
+    return vault;
+  }
+
   /** Checks the PIN and returns the user's vault (opened or shared); the caller must `release` it. */
   async login(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
     const user = this.users.byName(container.id, name);
@@ -54,6 +98,7 @@ export class Accounts {
       await deriveKey(pin, this.dummyKdf);
       throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
     }
+    if (isServiceUser(user.kdf)) return this.openServiceVault(container, user, pin);
     const open_ = this.vaults.get(user.id);
     if (open_) return this.loginToOpenVault(open_, user, pin);
 
@@ -138,6 +183,8 @@ export class Accounts {
     checkPin(newPin);
     const user = this.users.byId(vault.userId);
     if (!user) throw new VhsmError(Status.BAD_SESSION, "the user no longer exists");
+    if (isServiceUser(user.kdf))
+      throw new VhsmError(Status.NOT_AUTHORISED, "service users have no PIN to change");
     if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(user.name);
     if (!vault.checkPin(oldPin)) throw this.wrongPin(user.id);
     this.users.resetAttempts(user.id);

@@ -15,6 +15,7 @@ import type { ApplianceConfig } from "./config.ts";
 import { ContainerSockets } from "./container-sockets.ts";
 import { runSelfTests } from "./crypto/self-test.ts";
 import type { Logger } from "./log.ts";
+import { MasterKey } from "./master-key.ts";
 import { Metrics } from "./metrics.ts";
 import type { Services } from "./services.ts";
 import { ContainerStore } from "./store/containers.ts";
@@ -48,16 +49,24 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   }
   log.info("self-tests passed", { algorithms: selfTest.passed.length });
 
-  const db = openDatabase(config.dataDir);
+  const db = openDatabase(config.dataDir, {
+    stateFile: config.stateFile,
+    acceptRollback: config.acceptRollback,
+    warn: (message) => log.warn(message),
+  });
   const containers = new ContainerStore(db);
   const users = new UserStore(db);
   const keys = new KeyStore(db);
   const usage = new UsageRecorder(keys);
-  const accounts = new Accounts(users, {
-    maxPinAttempts: config.maxPinAttempts,
-    kdfLogN: config.kdfLogN,
-    keyCacheLimit: config.keyCacheLimit,
-  });
+  const accounts = new Accounts(
+    users,
+    {
+      maxPinAttempts: config.maxPinAttempts,
+      kdfLogN: config.kdfLogN,
+      keyCacheLimit: config.keyCacheLimit,
+    },
+    new MasterKey(config.masterKeyFile),
+  );
   const auditLog = new AuditLog({
     dir: join(config.dataDir, "audit"),
     required: config.auditRequired,

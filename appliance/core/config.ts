@@ -1,4 +1,5 @@
 /** Appliance configuration with secure defaults. */
+import { join } from "node:path";
 import { DEFAULT_MAX_BODY } from "../../protocol/frame.ts";
 import { DEFAULT_KDF } from "./crypto/kdf.ts";
 
@@ -23,8 +24,22 @@ export interface ApplianceConfig {
   maxListPage: number;
   /** Fail operations whose audit record cannot be written (records are then written synchronously). */
   auditRequired: boolean;
+  /** File holding the master key that wraps service users' data keys (created on first need). */
+  masterKeyFile: string;
   /** Rotate the audit log when it grows past this many bytes. */
   auditRotateBytes: number;
+  /** Open connections per container; more are refused at accept with LIMIT_EXCEEDED. */
+  maxConnectionsPerContainer: number;
+  /** Open connections over all containers; more are refused at accept with LIMIT_EXCEEDED. */
+  maxConnections: number;
+  /** Requests per connection not yet answered (running, waiting, or with the answer still queued). */
+  maxInflight: number;
+  /** A connection that sends no request for this many seconds is closed; 0 = never. */
+  idleTimeoutSeconds: number;
+  /** The sealed rollback-guard state file (generation counter); default `<data>/state`. */
+  stateFile: string;
+  /** Start even though the key store is older than the state file says (a deliberate restore). */
+  acceptRollback: boolean;
 }
 
 export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig {
@@ -40,6 +55,13 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     maxRandom: 1024 * 1024,
     maxListPage: 10_000,
     auditRequired: false,
+    masterKeyFile: join(dataDir, "master.key"),
     auditRotateBytes: 64 * 1024 * 1024,
+    maxConnectionsPerContainer: 256,
+    maxConnections: 4096,
+    maxInflight: 1024,
+    idleTimeoutSeconds: 15 * 60,
+    stateFile: join(dataDir, "state"),
+    acceptRollback: false,
   };
 }

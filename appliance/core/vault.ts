@@ -40,6 +40,10 @@ export function dataKeyAad(container: string, user: string): Uint8Array {
   return aadOf("vhsm:user:v1", container, user);
 }
 
+export function serviceKeyAad(container: string, user: string): Uint8Array {
+  return aadOf("vhsm:service-user:v1", container, user);
+}
+
 export interface SealedFields {
   keyId: string;
   version: number;

@@ -7,6 +7,7 @@ import type { ContainerSockets } from "../container-sockets.ts";
 import { containerSocketPath } from "../container-sockets.ts";
 import type { SelfTestResult } from "../crypto/self-test.ts";
 import { checkContainerName } from "../ids.ts";
+import { isServiceUser } from "../master-key.ts";
 import type { Metrics } from "../metrics.ts";
 import type { Services } from "../services.ts";
 import type { ContainerRow } from "../store/containers.ts";
@@ -147,6 +148,7 @@ export class AdminActions {
       locked: u.failed_attempts >= this.svc.config.maxPinAttempts,
       keys: this.svc.keys.count(u.id),
       loggedIn: this.svc.accounts.isOpen(u.id),
+      service: isServiceUser(u.kdf),
     }));
   }
 
@@ -159,6 +161,20 @@ export class AdminActions {
       pinBytes.fill(0);
     }
     return { container, user, created: true };
+  }
+
+  addServiceUser(container: string, user: string) {
+    const c = this.requireContainer(container, true);
+    this.svc.accounts.createServiceUser(c, user);
+    return {
+      container,
+      user,
+      created: true,
+      service: true,
+      warning:
+        "a service user logs in through its container's socket without a PIN; its data key is wrapped by the appliance master key, so a stolen data dir together with the master key file opens its keys",
+      masterKeyFile: this.svc.config.masterKeyFile,
+    };
   }
 
   removeUser(container: string, user: string, confirm: boolean) {
@@ -186,6 +202,8 @@ export class AdminActions {
   async resetPin(container: string, user: string, pin: string, destroyKeys: boolean) {
     const c = this.requireContainer(container, true);
     const u = this.requireUser(c, user);
+    if (isServiceUser(u.kdf))
+      throw new VhsmError(Status.BAD_ARGUMENTS, `${user} is a service user: it has no PIN`);
     if (!destroyKeys) {
       throw new VhsmError(
         Status.CONFIRMATION_REQUIRED,

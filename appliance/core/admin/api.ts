@@ -109,7 +109,8 @@ async function route(req: Request, a: AdminActions): Promise<Response> {
       if (method === "GET") return Response.json(a.listUsers(name));
       if (method === "POST") {
         const b = await body(req, UserAddBody);
-        return Response.json(await a.addUser(name, b.name, b.pin), { status: 201 });
+        const created = b.service ? a.addServiceUser(name, b.name) : await a.addUser(name, b.name, b.pin!);
+        return Response.json(created, { status: 201 });
       }
     }
     if (parts.length === 5 && user && method === "DELETE")
