@@ -188,9 +188,10 @@ describe("hmac and digest", () => {
     expect(bad.code).toBe(1);
   });
 
-  // Asserted on the Node bundle: Node's collector keeps this steady (~90 MiB). Under Bun the peak
-  // depends on the agent transport's buffering and the collector's timing (180-260 MiB measured on
-  // a loaded machine), so it is printed for comparison, not asserted.
+  // Holding the input would take at least the input plus one copy (measured ~450 MiB here); streamed,
+  // the peak is the runtime plus whatever the collector has not reclaimed yet, which varies with the
+  // agent transport and machine load (88-185 MiB on Node, 165-260 MiB on Bun). Asserted on the Node
+  // bundle, whose collector is the steadier; Bun's figure is printed for comparison.
   test.skipIf(!existsSync(join(ROOT, "dist/vhsm.mjs")) || !Bun.which("node"))(
     "memory stays flat: a 200 MiB input is streamed, not held",
     async () => {
@@ -221,7 +222,7 @@ describe("hmac and digest", () => {
       console.log(
         `cli digest of 200 MiB: max RSS ${node.toFixed(0)} MiB on node, ${bun.toFixed(0)} MiB on bun`,
       );
-      expect(node).toBeLessThan(160);
+      expect(node).toBeLessThan(300);
       rmSync(path);
     },
   );
