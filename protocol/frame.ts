@@ -59,11 +59,12 @@ export function readHeader(bytes: Uint8Array): FrameHeader {
 
 /**
  * Cuts frames out of a byte stream. Complete frames inside a chunk are passed on as views (no copy);
- * only a frame split across chunks is assembled in a buffer sized once from its header.
+ * a frame split across chunks is assembled from the pieces once it is complete (one copy), so memory
+ * follows the bytes actually received, not the length a header claims.
  * A bad header or an oversized length throws a VhsmError; the caller answers it and closes.
  */
 export class FrameReader {
-  private partial: Uint8Array | null = null;
+  private pieces: Uint8Array[] = [];
   private partialFill = 0;
   private header: FrameHeader | null = null;
   private readonly headerBuf = new Uint8Array(HEADER_SIZE);
@@ -110,15 +111,16 @@ export class FrameReader {
         this.startBody(header);
         continue;
       }
-      const body = this.partial!;
-      const take = Math.min(body.length - this.partialFill, end - pos);
-      body.set(chunk.subarray(pos, pos + take), this.partialFill);
+      const header = this.header;
+      const take = Math.min(header.bodyLength - this.partialFill, end - pos);
+      // views, not copies: Bun and Node hand each read its own fresh buffer (checked for Bun's sockets)
+      this.pieces.push(chunk.subarray(pos, pos + take));
       this.partialFill += take;
       pos += take;
-      if (this.partialFill === body.length) {
-        const header = this.header;
+      if (this.partialFill === header.bodyLength) {
+        const body = this.pieces.length === 1 ? this.pieces[0]! : concat(this.pieces, header.bodyLength);
         this.header = null;
-        this.partial = null;
+        this.pieces = [];
         this.partialFill = 0;
         this.onFrame({ ...header, body });
       }
@@ -138,7 +140,17 @@ export class FrameReader {
 
   private startBody(header: FrameHeader): void {
     this.header = header;
-    this.partial = new Uint8Array(header.bodyLength);
+    this.pieces = [];
     this.partialFill = 0;
   }
+}
+
+function concat(pieces: Uint8Array[], length: number): Uint8Array {
+  const out = new Uint8Array(length);
+  let offset = 0;
+  for (const p of pieces) {
+    out.set(p, offset);
+    offset += p.length;
+  }
+  return out;
 }
