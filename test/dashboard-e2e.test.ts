@@ -74,6 +74,8 @@ describe.skipIf(!hasTmux)("vhsm-appliance top, attached in tmux", () => {
   beforeAll(async () => {
     app = await startTestAppliance({ compiled: true });
     for (const c of ["web", "billing", "batch"]) clients.push(await app.setupClient(c));
+    // two wrong PINs: the events panel has errors to explain
+    for (let i = 0; i < 2; i++) await app.client("batch", "alice", "wrong-pin").catch(() => {});
   });
   afterAll(async () => {
     for (const c of clients) c.close();
