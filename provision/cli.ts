@@ -4,6 +4,7 @@ import { Command, CommanderError, InvalidArgumentError, Option } from "commander
 import { AdminClient, adminSocketFrom } from "./admin-client.ts";
 import { listCommand, revokeCommand, statusCommand } from "./commands/containers.ts";
 import { bulkOrSingleEnroll } from "./commands/dispatch.ts";
+import { backupCommand, keysCommand } from "./commands/operations.ts";
 import { userAdd, userList, userRemove, userResetPin, userUnlock } from "./commands/users.ts";
 import type { Ctx } from "./context.ts";
 import { asProvisionError, EXIT, ProvisionError } from "./errors.ts";
@@ -107,6 +108,19 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     .description("the appliance's version, uptime, totals and self-test")
     .action(() => run(statusCommand)());
 
+  program
+    .command("keys")
+    .description("keys of a container's users: type, versions, use counts, last use (never material)")
+    .addOption(new Option("--container <name>", "the container").makeOptionMandatory())
+    .action((o) => run((c) => keysCommand(c, o.container))());
+  program
+    .command("backup")
+    .description(
+      "online consistent snapshot of the key store (encrypted as at rest), written by the appliance",
+    )
+    .requiredOption("--out <file>", "new file to write (on the appliance's host), mode 0600")
+    .action((o) => run((c) => backupCommand(c, o.out))());
+
   const user = program.command("user").description("users of a container (each has its own PIN and keys)");
   const containerOpt = () => new Option("--container <name>", "the container").makeOptionMandatory();
   user
@@ -114,7 +128,11 @@ export async function runCli(argv: string[], deps: CliDeps): Promise<number> {
     .argument("<user>")
     .addOption(containerOpt())
     .option("--pin-file <file>", "read the PIN from the first line of FILE (else VHSM_PIN, else a prompt)")
-    .action((u, o) => run((c) => userAdd(c, o.container, u, o.pinFile))());
+    .option(
+      "--service",
+      "a PIN-less service user: logs in through its container's socket; data key wrapped by the master key",
+    )
+    .action((u, o) => run((c) => userAdd(c, o.container, u, o.pinFile, o.service === true))());
   user
     .command("rm")
     .argument("<user>")

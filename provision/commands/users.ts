@@ -12,11 +12,29 @@ interface UserInfo {
   locked: boolean;
   keys: number;
   loggedIn: boolean;
+  service?: boolean;
 }
 
 const usersPath = (container: string) => `/v1/containers/${seg(container)}/users`;
 
-export async function userAdd(ctx: Ctx, container: string, user: string, pinFile?: string): Promise<void> {
+export async function userAdd(
+  ctx: Ctx,
+  container: string,
+  user: string,
+  pinFile?: string,
+  service = false,
+): Promise<void> {
+  if (service) {
+    const r = await ctx.admin.call<{ warning: string; masterKeyFile: string }>("POST", usersPath(container), {
+      name: user,
+      service: true,
+    });
+    ctx.out.result(r, [
+      `${container}/${user}: created as a service user (no PIN)`,
+      `note: ${r.warning}; master key file: ${r.masterKeyFile}`,
+    ]);
+    return;
+  }
   const pin = await readPin({ pinFile, env: ctx.env, prompt: ctx.prompt }, `PIN for ${user}`);
   const r = await ctx.admin.call("POST", usersPath(container), { name: user, pin });
   ctx.out.result(r, `${container}/${user}: created`);
@@ -35,7 +53,7 @@ export async function userList(ctx: Ctx, container: string): Promise<void> {
   const rows = users.map((u) => [
     u.name,
     String(u.keys),
-    u.locked ? "locked" : u.failedAttempts ? `${u.failedAttempts} failed PINs` : "ok",
+    u.service ? "service" : u.locked ? "locked" : u.failedAttempts ? `${u.failedAttempts} failed PINs` : "ok",
     u.loggedIn ? "yes" : "no",
     u.created,
   ]);

@@ -1,6 +1,7 @@
 /** What the admin API does, independent of HTTP: enrollment, users, status. */
 import { chmodSync, existsSync, statSync } from "node:fs";
 import { join } from "node:path";
+import { KEY_TYPE_NAME } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import { wrapNewDataKey } from "../accounts.ts";
 import type { ContainerSockets } from "../container-sockets.ts";
@@ -137,6 +138,22 @@ export class AdminActions {
     if (wipe) this.svc.containers.wipe(c.id);
     else this.svc.containers.revoke(c.id);
     return { name, revoked: true, wiped: wipe };
+  }
+
+  /** Per-key use counts and last use for a container (metadata only). */
+  listKeys(name: string) {
+    const c = this.requireContainer(name, true);
+    this.svc.usage.flush();
+    return this.svc.keys.listForContainer(c.id).map((k) => ({
+      user: k.user,
+      id: k.key_id,
+      type: KEY_TYPE_NAME[k.type] ?? `type-${k.type}`,
+      bits: k.bits,
+      versions: k.versions,
+      useCount: k.use_count,
+      lastUsed: k.last_used ? new Date(k.last_used).toISOString() : null,
+      created: new Date(k.created).toISOString(),
+    }));
   }
 
   listUsers(name: string) {

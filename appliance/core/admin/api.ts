@@ -11,8 +11,9 @@
  *   GET    /v1/containers
  *   POST   /v1/containers                                 {name, uid?, gid?}   enroll (idempotent)
  *   DELETE /v1/containers/:name[?wipe=true]                                     revoke (wipe destroys keys)
+ *   GET    /v1/containers/:name/keys                                           key metadata and use counts
  *   GET    /v1/containers/:name/users
- *   POST   /v1/containers/:name/users                     {name, pin}
+ *   POST   /v1/containers/:name/users                     {name, pin} | {name, service: true}
  *   DELETE /v1/containers/:name/users/:user[?confirm=true]
  *   POST   /v1/containers/:name/users/:user/unlock
  *   POST   /v1/containers/:name/users/:user/reset-pin     {pin, destroyKeys: true}
@@ -104,6 +105,8 @@ async function route(req: Request, a: AdminActions): Promise<Response> {
     if (method === "GET") return Response.json(a.container(name));
     if (method === "DELETE") return Response.json(a.revoke(name, flag("wipe")));
   }
+  if (sub === "keys" && name && parts.length === 4 && method === "GET")
+    return Response.json(a.listKeys(name));
   if (sub === "users" && name) {
     if (parts.length === 4) {
       if (method === "GET") return Response.json(a.listUsers(name));

@@ -113,6 +113,27 @@ export class KeyStore {
     return this.db.query("DELETE FROM keys WHERE user_id = ?").run(userId).changes;
   }
 
+  /** Key metadata (never material) of every user of a container, one row per key id. */
+  listForContainer(containerId: number): {
+    user: string;
+    key_id: string;
+    type: number;
+    bits: number;
+    versions: number;
+    use_count: number;
+    last_used: number;
+    created: number;
+  }[] {
+    return this.db
+      .query(
+        `SELECT u.name AS user, k.key_id, k.type, k.bits, MAX(k.version) AS versions, SUM(k.use_count) AS use_count,
+                MAX(k.last_used) AS last_used, MIN(k.created) AS created
+         FROM keys k JOIN users u ON u.id = k.user_id
+         WHERE u.container_id = ? GROUP BY k.user_id, k.key_id ORDER BY u.name, k.key_id`,
+      )
+      .all(containerId) as ReturnType<KeyStore["listForContainer"]>;
+  }
+
   /** Distinct key ids after `after`, in order, at most `limit`. */
   listIds(userId: number, after: string, limit: number): string[] {
     const rows = this.db
