@@ -41,6 +41,17 @@ vhsm *vhsm_eng_handle(void) {
   return handle;
 }
 
+void vhsm_eng_raise(int status, const char *what) {
+  const char *msg = handle ? vhsm_last_message(handle) : "";
+  ERR_raise_data(ERR_LIB_ENGINE, ERR_R_OPERATION_FAIL, "vhsm: %s: %s: %s", what, vhsm_status_name(status),
+                 *msg ? msg : vhsm_strerror(status));
+}
+
+static ENGINE *self;
+ENGINE *vhsm_eng_self(void) {
+  return self;
+}
+
 void vhsm_eng_close(void) {
   pthread_mutex_lock(&lock);
   vhsm_close(handle);
@@ -50,14 +61,26 @@ void vhsm_eng_close(void) {
 
 static int eng_destroy(ENGINE *e) {
   vhsm_eng_digests_free();
+  vhsm_eng_meths_free();
+  vhsm_eng_hmac_free();
+  vhsm_eng_keys_free();
+  self = NULL;
   vhsm_eng_close();
   return 1;
 }
 
 static int bind(ENGINE *e, const char *id) {
   if (id && strcmp(id, "vhsm") != 0) return 0;
-  return ENGINE_set_id(e, "vhsm") && ENGINE_set_name(e, "vhsm appliance engine (digests)") &&
-         ENGINE_set_digests(e, vhsm_eng_digests) && ENGINE_set_destroy_function(e, eng_destroy);
+  self = e;
+  /* the methods are made now, while only this thread can see the engine */
+  EVP_PKEY_ASN1_METHOD *ameth = NULL;
+  if (!vhsm_eng_hmac_meth() || !vhsm_eng_sign_meth(EVP_PKEY_RSA) || !vhsm_eng_sign_meth(EVP_PKEY_EC) ||
+      !vhsm_eng_sign_meth(EVP_PKEY_ED25519) || !vhsm_eng_asn1_meths(e, &ameth, NULL, EVP_PKEY_ED25519))
+    return 0;
+  return ENGINE_set_id(e, "vhsm") && ENGINE_set_name(e, "vhsm appliance engine (digests, HMAC, signing keys)") &&
+         ENGINE_set_digests(e, vhsm_eng_digests) && ENGINE_set_pkey_meths(e, vhsm_eng_pkey_meths) &&
+         ENGINE_set_pkey_asn1_meths(e, vhsm_eng_asn1_meths) &&
+         ENGINE_set_load_privkey_function(e, vhsm_eng_load_privkey) && ENGINE_set_destroy_function(e, eng_destroy);
 }
 
 #define VHSM_EXPORT __attribute__((visibility("default")))
