@@ -7,6 +7,7 @@ import type { Socket } from "bun";
 import { decodeBody, encodeError, encodeFrame } from "../../protocol/codec.ts";
 import { FLAG_RESPONSE, type Frame, FrameReader } from "../../protocol/frame.ts";
 import { MESSAGES, type MessageName, messageName } from "../../protocol/messages.ts";
+import { Outbound } from "../../protocol/outbound.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import type { Logger } from "./log.ts";
 import type { ContainerCounters, Metrics } from "./metrics.ts";
@@ -21,8 +22,8 @@ const WAITING_LIMIT = 4 * 1024 * 1024;
 export class Connection {
   readonly session: Session;
   private readonly reader: FrameReader;
-  private readonly outbound: Uint8Array[] = [];
-  private outboundBytes = 0;
+  /** Responses leave in one write per tick: all answers to one received chunk share a syscall. */
+  private readonly outbound: Outbound;
   private waiting: Frame[] = [];
   private waitingBytes = 0;
   private paused = false;
@@ -41,6 +42,7 @@ export class Connection {
   ) {
     this.session = new Session(container, services.config.maxContextsPerSession);
     this.reader = new FrameReader(services.config.maxFrameBody, (frame) => this.onFrame(frame));
+    this.outbound = new Outbound((bytes) => socket.write(bytes));
     this.counters = metrics.container(container.name);
     this.counters.connections++;
     metrics.connectionsTotal++;
@@ -228,14 +230,8 @@ export class Connection {
 
   private send(bytes: Uint8Array): void {
     if (this.closed) return;
-    if (this.outbound.length === 0) {
-      const written = this.socket.write(bytes);
-      if (written === bytes.length) return;
-      bytes = bytes.subarray(Math.max(written, 0));
-    }
     this.outbound.push(bytes);
-    this.outboundBytes += bytes.length;
-    if (this.outboundBytes > this.services.config.maxOutboundQueue) {
+    if (this.outbound.queuedBytes > this.services.config.maxOutboundQueue) {
       this.log.warn("client does not read its responses; disconnecting", {
         container: this.session.container.name,
       });
@@ -244,23 +240,15 @@ export class Connection {
   }
 
   onDrain(): void {
-    while (this.outbound.length > 0 && !this.closed) {
-      const next = this.outbound[0]!;
-      const written = this.socket.write(next);
-      if (written < next.length) {
-        this.outbound[0] = next.subarray(Math.max(written, 0));
-        this.outboundBytes -= Math.max(written, 0);
-        return;
-      }
-      this.outbound.shift();
-      this.outboundBytes -= next.length;
-    }
+    if (!this.closed) this.outbound.drained();
   }
 
   /** Ends the connection and its session (client gone, container revoked, or protocol violation). */
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    // queued answers (a frame error's, say) go out before the end
+    this.outbound.flush();
     this.socket.end();
     this.cleanup();
   }
@@ -276,7 +264,7 @@ export class Connection {
       this.session.vault = null;
       this.services.accounts.release(vault);
     }
-    if (this.outbound.length) this.outbound.length = 0;
+    this.outbound.close();
     this.onClose(this);
   }
 }
