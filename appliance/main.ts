@@ -7,6 +7,7 @@ import { restore } from "./commands/restore.ts";
 import { adminSocketPath, type RunningAppliance, SelfTestFailure, startAppliance } from "./core/appliance.ts";
 import { type ApplianceConfig, defaultConfig } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
+import { disableCoreDumps } from "./core/process-hardening.ts";
 import { VERSION } from "./core/version.ts";
 import { prepareDemo } from "./demo.ts";
 import { serveDashboard, top } from "./tui/run.ts";
@@ -30,6 +31,14 @@ interface ServeOptions {
   maxFrame?: number;
   kdfLogN?: number;
   auditRequired?: boolean;
+  maxConnections?: number;
+  maxConnectionsPerContainer?: number;
+  maxInflight?: number;
+  idleTimeout?: number;
+  maxOutboundQueue?: number;
+  maxContexts?: number;
+  stateFile?: string;
+  acceptRollback?: boolean;
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
@@ -39,6 +48,15 @@ function configFrom(opts: ServeOptions): ApplianceConfig {
   if (opts.maxFrame !== undefined) config.maxFrameBody = opts.maxFrame;
   if (opts.kdfLogN !== undefined) config.kdfLogN = opts.kdfLogN;
   if (opts.auditRequired) config.auditRequired = true;
+  if (opts.maxConnections !== undefined) config.maxConnections = opts.maxConnections;
+  if (opts.maxConnectionsPerContainer !== undefined)
+    config.maxConnectionsPerContainer = opts.maxConnectionsPerContainer;
+  if (opts.maxInflight !== undefined) config.maxInflight = opts.maxInflight;
+  if (opts.idleTimeout !== undefined) config.idleTimeoutSeconds = opts.idleTimeout;
+  if (opts.maxOutboundQueue !== undefined) config.maxOutboundQueue = opts.maxOutboundQueue;
+  if (opts.maxContexts !== undefined) config.maxContextsPerSession = opts.maxContexts;
+  if (opts.stateFile !== undefined) config.stateFile = resolve(opts.stateFile);
+  if (opts.acceptRollback) config.acceptRollback = true;
   return config;
 }
 
@@ -47,6 +65,10 @@ async function run(
   log: Logger,
   afterStart?: (a: RunningAppliance) => Promise<void>,
 ) {
+  const hardening = disableCoreDumps();
+  if (hardening.coreDumps !== "disabled" || hardening.dumpable !== false) {
+    log.warn("could not disable core dumps; set LimitCORE=0 in the service unit", { ...hardening });
+  }
   let appliance: RunningAppliance;
   try {
     appliance = await startAppliance(config, log);
@@ -84,6 +106,29 @@ function withServeOptions(cmd: Command): Command {
     )
     .option("--kdf-log-n <n>", "scrypt cost log2(N) for new PINs (default 15)", intOption(10, 22))
     .option("--audit-required", "fail operations whose audit record cannot be written")
+    .option("--max-connections <n>", "open client connections in total (default 4096)", intOption(1, 1 << 20))
+    .option(
+      "--max-connections-per-container <n>",
+      "open client connections per container (default 256)",
+      intOption(1, 1 << 20),
+    )
+    .option("--max-inflight <n>", "unanswered requests per connection (default 1024)", intOption(1, 1 << 20))
+    .option(
+      "--idle-timeout <seconds>",
+      "close connections that send nothing for this long; 0 = never (default 900)",
+      intOption(0, 7 * 86400),
+    )
+    .option(
+      "--max-outbound-queue <bytes>",
+      "answers queued for a client that does not read before it is dropped (default 64 MiB)",
+      intOption(64 * 1024, 1 << 30),
+    )
+    .option("--max-contexts <n>", "streaming contexts per session (default 64)", intOption(1, 1 << 16))
+    .option("--state-file <file>", "rollback-guard state file (default <data>/state; best on other storage)")
+    .option(
+      "--accept-rollback",
+      "start even if the key store is older than the state file (deliberate restore)",
+    )
     .option("--log-level <level>", "debug | info | warn | error", "info");
 }
 
@@ -146,7 +191,8 @@ program
   .description("replace the key store with a backup (appliance stopped); checks the backup first")
   .requiredOption("--from <file>", "backup file made by `vhsm-provision backup` or POST /v1/backup")
   .requiredOption("--data <dir>", "data directory to restore into")
-  .action((opts: { from: string; data: string }) => {
+  .option("--state-file <file>", "the rollback-guard state file, if serve is given --state-file")
+  .action((opts: { from: string; data: string; stateFile?: string }) => {
     process.exitCode = restore(opts);
   });
 

@@ -22,6 +22,14 @@ export class Outbound {
 
   constructor(private readonly write: SocketWrite) {}
 
+  /**
+   * Frames (or joined batches) held because the socket is full: a client that does not read makes
+   * this grow. 0 while the socket takes everything (frames queued for this tick's write do not count).
+   */
+  get backlog(): number {
+    return this.full ? this.queue.length - this.head : 0;
+  }
+
   push(frame: Uint8Array): void {
     if (this.closed) return;
     this.queue.push(frame);

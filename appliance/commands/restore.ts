@@ -6,6 +6,7 @@
 import { Database } from "bun:sqlite";
 import { chmodSync, copyFileSync, existsSync, mkdirSync, renameSync, rmSync } from "node:fs";
 import { join } from "node:path";
+import { adoptRestoredStore } from "../core/rollback-guard.ts";
 import { DB_FILE } from "../core/store/database.ts";
 import { MIGRATIONS } from "../core/store/migrations.ts";
 
@@ -38,7 +39,7 @@ export function checkBackup(file: string): string | null {
   }
 }
 
-export function restore(opts: { from: string; data: string }): number {
+export function restore(opts: { from: string; data: string; stateFile?: string }): number {
   const problem = checkBackup(opts.from);
   if (problem) {
     console.error(`vhsm-appliance: restore refused, nothing was changed: ${problem}`);
@@ -58,5 +59,13 @@ export function restore(opts: { from: string; data: string }): number {
   rmSync(`${target}-shm`, { force: true });
   renameSync(staging, target);
   console.log(`restored ${opts.from} into ${target}`);
+  // a deliberate restore is not a rollback: the restored store's generation becomes the guarded one
+  const restored = new Database(target);
+  try {
+    const generation = adoptRestoredStore(restored, opts.stateFile ?? join(opts.data, "state"));
+    if (generation !== null) console.log(`rollback guard reset to the backup's generation ${generation}`);
+  } finally {
+    restored.close();
+  }
   return 0;
 }

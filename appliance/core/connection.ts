@@ -2,6 +2,9 @@
  * One client connection: cuts frames from the socket, dispatches them through the operation table,
  * writes responses with backpressure. Requests after a session-changing operation (LOGIN...) wait
  * for it; everything else is answered as soon as it completes, so responses may be out of order.
+ * Limits (limits.ts): at most `maxInflight` requests per connection may be unanswered — running,
+ * waiting behind a barrier, or answered but still queued for a client that reads slowly; more are
+ * answered LIMIT_EXCEEDED at once. A client that lets `maxOutboundQueue` bytes pile up is dropped.
  */
 import type { Socket } from "bun";
 import { decodeBody, encodeError, encodeFrame } from "../../protocol/codec.ts";
@@ -9,18 +12,25 @@ import { FLAG_RESPONSE, type Frame, FrameReader } from "../../protocol/frame.ts"
 import { MESSAGES, type MessageName, messageName } from "../../protocol/messages.ts";
 import { Outbound } from "../../protocol/outbound.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
+import type { Idleable } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { ContainerCounters, Metrics } from "./metrics.ts";
 import { BARRIERS, HANDLERS, operationKind } from "./operations/index.ts";
 import type { Services } from "./services.ts";
 import { Session } from "./session.ts";
 import type { ContainerRow } from "./store/containers.ts";
+import { storageFailure } from "./store/database.ts";
 
 /** Bytes of requests held behind a barrier before the socket stops being read. */
 const WAITING_LIMIT = 4 * 1024 * 1024;
 
-export class Connection {
+export class Connection implements Idleable {
   readonly session: Session;
+  /** performance.now() of the last request, for the idle sweep. */
+  lastRequest = performance.now();
+  /** Requests whose handler is still running (LOGIN, PIN_CHANGE: the KDF). */
+  running = 0;
+  private limitWarned = false;
   private readonly reader: FrameReader;
   /** Responses leave in one write per tick: all answers to one received chunk share a syscall. */
   private readonly outbound: Outbound;
@@ -71,6 +81,11 @@ export class Connection {
     if (frame.flags & FLAG_RESPONSE) {
       throw new VhsmError(Status.BAD_FRAME, "clients must not send response frames");
     }
+    this.lastRequest = performance.now();
+    if (this.inflight >= this.services.config.maxInflight) {
+      this.refuseOverLimit(frame);
+      return;
+    }
     if (this.barrier) {
       // the body is a view into a network buffer that may be reused: keep a copy
       this.waiting.push({ ...frame, body: frame.body.slice() });
@@ -84,6 +99,32 @@ export class Connection {
       return;
     }
     this.dispatch(frame);
+  }
+
+  /** Requests not yet answered: running, waiting behind a barrier, or answered but held by a full socket. */
+  get inflight(): number {
+    return this.running + this.waiting.length + this.outbound.backlog;
+  }
+
+  private refuseOverLimit(frame: Frame): void {
+    const limit = this.services.config.maxInflight;
+    if (!this.limitWarned) {
+      this.limitWarned = true;
+      this.log.warn("in-flight request limit reached; refusing requests until answers drain", {
+        container: this.session.container.name,
+        limit,
+      });
+    }
+    const name = messageName(frame.opcode);
+    this.metrics.recordOp(this.counters, name ? operationKind(name) : "session", Status.LIMIT_EXCEEDED, 0, 0);
+    this.send(
+      encodeError(
+        frame.opcode,
+        frame.requestId,
+        Status.LIMIT_EXCEEDED,
+        `more than ${limit} requests in flight on this connection; wait for answers before sending more`,
+      ),
+    );
   }
 
   private dispatch(frame: Frame): void {
@@ -117,9 +158,16 @@ export class Connection {
     if (result instanceof Promise) {
       const isBarrier = BARRIERS.has(name);
       if (isBarrier) this.barrier = true;
+      this.running++;
       result.then(
-        (value) => this.succeed(frame, name, kind, value, started, request),
-        (err) => this.fail(frame, kind, err, started, name, request),
+        (value) => {
+          this.running--;
+          this.succeed(frame, name, kind, value, started, request);
+        },
+        (err) => {
+          this.running--;
+          this.fail(frame, kind, err, started, name, request);
+        },
       );
       if (isBarrier) result.finally(() => this.releaseBarrier()).catch(() => {});
       return;
@@ -210,8 +258,17 @@ export class Connection {
     request?: Record<string, unknown>,
   ): void {
     let e: VhsmError;
+    const full = err instanceof VhsmError ? null : storageFailure(err);
     if (err instanceof VhsmError) {
       e = err;
+    } else if (full) {
+      // not a bug: the operator has to free space; reads keep working meanwhile
+      this.log.warn("key store write failed", {
+        opcode: frame.opcode,
+        code: full.code,
+        message: full.message,
+      });
+      e = full;
     } else {
       this.log.error("internal error", { opcode: frame.opcode, error: String((err as Error)?.stack ?? err) });
       e = new VhsmError(Status.INTERNAL, "internal error; see the appliance log");
@@ -241,6 +298,14 @@ export class Connection {
 
   onDrain(): void {
     if (!this.closed) this.outbound.drained();
+  }
+
+  /** The idle sweep's verdict: say why once, then close. */
+  closeIdle(seconds: number): void {
+    if (this.closed) return;
+    this.log.info("closing idle connection", { container: this.session.container.name, seconds });
+    this.send(encodeError(0, 0, Status.LIMIT_EXCEEDED, `no request for ${seconds} s; connection closed`));
+    this.close();
   }
 
   /** Ends the connection and its session (client gone, container revoked, or protocol violation). */

@@ -1,12 +1,14 @@
 /**
  * One Unix socket per enrolled container at `<run-dir>/containers/<name>/vhsm.sock`. The socket a
  * client connects through names its container: there is no other way to claim an identity.
+ * Connections over the per-container or total limit are refused at accept; idle ones are swept.
  */
 
 import { chmodSync, chownSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { Connection } from "./connection.ts";
+import { acceptRefusal, IdleSweeper, refuseConnection } from "./limits.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Services } from "./services.ts";
@@ -28,12 +30,42 @@ export function containerSocketPath(runDir: string, name: string): string {
 
 export class ContainerSockets {
   private readonly listening = new Map<string, Listening>();
+  private readonly sweeper: IdleSweeper;
+  refused = 0;
 
   constructor(
     private readonly services: Services,
     private readonly metrics: Metrics,
     private readonly log: Logger,
-  ) {}
+  ) {
+    this.sweeper = new IdleSweeper(services.config.idleTimeoutSeconds, () => this.allConnections());
+  }
+
+  private *allConnections(): Iterable<Connection> {
+    for (const e of this.listening.values()) yield* e.connections;
+  }
+
+  /** Refuses a connection over a limit; true if it was refused. */
+  private refuseOverLimit(socket: Socket<Connection | undefined>, entry: Listening): boolean {
+    const why = acceptRefusal(
+      this.services.config,
+      entry.container.name,
+      entry.connections.size,
+      this.totalConnections(),
+    );
+    if (!why) return false;
+    this.refused++;
+    // one line per refusal would let a flood fill the log: every 100th is enough to see it happen
+    if (this.refused % 100 === 1) {
+      this.log.warn("connection refused", {
+        container: entry.container.name,
+        reason: why,
+        refused: this.refused,
+      });
+    }
+    refuseConnection(socket as Socket<unknown>, why);
+    return true;
+  }
 
   open(container: ContainerRow): string {
     const existing = this.listening.get(container.name);
@@ -51,6 +83,7 @@ export class ContainerSockets {
       unix: path,
       socket: {
         open: (socket: Socket<Connection | undefined>) => {
+          if (this.refuseOverLimit(socket, entry)) return;
           const conn = new Connection(
             socket as Socket<unknown>,
             entry.container,
@@ -115,6 +148,7 @@ export class ContainerSockets {
   }
 
   closeAll(): void {
+    this.sweeper.stop();
     for (const name of [...this.listening.keys()]) this.close(name);
   }
 }

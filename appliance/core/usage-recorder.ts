@@ -28,8 +28,20 @@ export class UsageRecorder {
     if (this.pendingUses.size === 0) return;
     const batch = this.pendingUses;
     this.pendingUses = new Map();
-    this.keys.recordUse(
-      Array.from(batch, ([rowId, e]) => [rowId, e.uses, e.lastUsed] as [number, number, number]),
-    );
+    try {
+      this.keys.recordUse(
+        Array.from(batch, ([rowId, e]) => [rowId, e.uses, e.lastUsed] as [number, number, number]),
+      );
+    } catch {
+      // the disk is full (or the store is closing): keep the counts for the next flush rather than
+      // let a timer's exception bring the appliance down
+      for (const [rowId, e] of batch) {
+        const now = this.pendingUses.get(rowId);
+        this.pendingUses.set(rowId, {
+          uses: e.uses + (now?.uses ?? 0),
+          lastUsed: Math.max(e.lastUsed, now?.lastUsed ?? 0),
+        });
+      }
+    }
   }
 }

@@ -1,23 +1,37 @@
 /**
  * Opens the key store: one SQLite file in the data dir, WAL with synchronous=FULL so an
- * acknowledged write survives kill -9 and power loss, foreign keys on, migrations applied.
+ * acknowledged write survives kill -9 and power loss, foreign keys on, migrations applied, and
+ * (for the running appliance) the rollback guard checked before anything is served.
  */
 import { Database } from "bun:sqlite";
 import { chmodSync, existsSync, mkdirSync } from "node:fs";
 import { join } from "node:path";
+import { Status, VhsmError } from "../../../protocol/status.ts";
+import { type RollbackGuardOptions, startRollbackGuard } from "../rollback-guard.ts";
 import { MIGRATIONS } from "./migrations.ts";
 
 export const DB_FILE = "vhsm.db";
 
-export function openDatabase(dataDir: string): Database {
+export function openDatabase(dataDir: string, guard?: RollbackGuardOptions): Database {
   if (!existsSync(dataDir)) mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   chmodSync(dataDir, 0o700);
-  const db = new Database(join(dataDir, DB_FILE), { create: true, strict: true });
+  const path = join(dataDir, DB_FILE);
+  const db = new Database(path, { create: true, strict: true });
+  // the store holds only sealed material, but its metadata (names, policies) is nobody else's business
+  chmodSync(path, 0o600);
   db.exec("PRAGMA journal_mode = WAL");
   db.exec("PRAGMA synchronous = FULL");
   db.exec("PRAGMA foreign_keys = ON");
   db.exec("PRAGMA busy_timeout = 5000");
   migrate(db);
+  if (guard) {
+    try {
+      startRollbackGuard(db, guard);
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
   return db;
 }
 
@@ -35,4 +49,20 @@ function migrate(db: Database): void {
       db.exec(`PRAGMA user_version = ${v + 1}`);
     })();
   }
+}
+
+/**
+ * A write the disk could not take (SQLite's SQLITE_FULL, ENOSPC) as the status the client gets:
+ * not an internal error with a stack, but a limit the operator has to lift. Null for anything else.
+ */
+export function storageFailure(err: unknown): VhsmError | null {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  const code = typeof e?.code === "string" ? e.code : "";
+  if (code === "SQLITE_FULL" || code === "ENOSPC") {
+    return new VhsmError(
+      Status.LIMIT_EXCEEDED,
+      "the key store's disk is full: nothing was changed; reads still work (the operator must free space)",
+    );
+  }
+  return null;
 }

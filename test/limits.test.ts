@@ -1,0 +1,330 @@
+/**
+ * Limits that keep one client from starving the others. Each is set low with its `serve` flag and
+ * exceeded by an offender on raw sockets; the offender gets LIMIT_EXCEEDED (or FRAME_TOO_LARGE) and/or
+ * is disconnected, while a well-behaved client on another connection keeps getting correct HMACs.
+ * Its latency before and during the abuse is printed (not asserted: the machine is shared).
+ * Streaming contexts per session (--max-contexts) are exceeded in test/scenarios.test.ts.
+ */
+import { afterAll, describe, expect, test } from "bun:test";
+import { createHmac, randomBytes } from "node:crypto";
+import { createConnection, type Socket } from "node:net";
+import type { VhsmClient } from "../agent/index.ts";
+import { encodeRequest } from "../protocol/codec.ts";
+import { DEFAULT_MAX_BODY, type Frame, FrameReader, HEADER_SIZE, writeHeader } from "../protocol/frame.ts";
+import { PROTOCOL_VERSION } from "../protocol/messages.ts";
+import { Status } from "../protocol/status.ts";
+import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { RawConnection, rawSession, responseBody } from "./support/raw-socket.ts";
+
+const PIN = "limits-pin";
+const SECRET = randomBytes(32);
+const hello = { minVersion: PROTOCOL_VERSION, maxVersion: PROTOCOL_VERSION, client: "limits" };
+const utf8 = (s: string) => new TextEncoder().encode(s);
+const apps: TestAppliance[] = [];
+
+afterAll(async () => {
+  for (const a of apps) await a.dispose();
+});
+
+async function appliance(args: string[]): Promise<TestAppliance> {
+  const app = await startTestAppliance({ args });
+  apps.push(app);
+  return app;
+}
+
+/** A well-behaved client on container `good` with a known HMAC key. */
+async function bystander(app: TestAppliance): Promise<VhsmClient> {
+  const c = await app.setupClient("good", "alice", PIN);
+  await c.keys.import(SECRET, { id: "k" });
+  return c;
+}
+
+/** Correct HMACs, one after another; returns the p50 and p99 round trip in ms. */
+async function probe(c: VhsmClient, n = 200): Promise<{ p50: number; p99: number }> {
+  const times: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const data = randomBytes(64);
+    const t = performance.now();
+    const mac = await c.hmac("k", "sha256", data);
+    times.push(performance.now() - t);
+    expect(Buffer.from(mac)).toEqual(createHmac("sha256", SECRET).update(data).digest());
+  }
+  times.sort((a, b) => a - b);
+  const at = (q: number) =>
+    Number(times[Math.min(times.length - 1, Math.floor(q * times.length))]!.toFixed(3));
+  return { p50: at(0.5), p99: at(0.99) };
+}
+
+function report(limit: string, before: { p50: number; p99: number }, during: { p50: number; p99: number }) {
+  console.log(
+    `[limits] ${limit}: bystander HMAC p50 ${before.p50} -> ${during.p50} ms, p99 ${before.p99} -> ${during.p99} ms`,
+  );
+}
+
+/** The refusal a connection over a limit gets: one LIMIT_EXCEEDED frame with request id 0, then EOF. */
+async function expectRefused(path: string, words: string): Promise<void> {
+  const frames: Frame[] = [];
+  const reader = new FrameReader(DEFAULT_MAX_BODY, (f) => frames.push({ ...f, body: f.body.slice() }));
+  const socket = createConnection(path);
+  socket.on("data", (chunk: Buffer) => reader.push(chunk));
+  await new Promise<void>((resolve, reject) => {
+    socket.once("close", () => resolve());
+    socket.once("error", reject);
+    setTimeout(() => reject(new Error("the refused connection was not closed")), 5000);
+  });
+  expect(frames.length).toBe(1);
+  expect({ status: frames[0]!.status, requestId: frames[0]!.requestId }).toEqual({
+    status: Status.LIMIT_EXCEEDED,
+    requestId: 0,
+  });
+  expect(String(responseBody(frames[0]!).message)).toContain(words);
+}
+
+async function connections(app: TestAppliance): Promise<number> {
+  return (await app.admin("GET", "/v1/status")).json.connections;
+}
+
+async function until(
+  check: () => Promise<boolean> | boolean,
+  what: string,
+  timeoutMs = 10_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await Bun.sleep(20);
+  }
+}
+
+describe("connections per container and in total", () => {
+  test("connections over either limit get LIMIT_EXCEEDED and are closed; others keep working", async () => {
+    const app = await appliance(["--max-connections-per-container", "4", "--max-connections", "6"]);
+    const good = await bystander(app);
+    await app.enroll("bad");
+    await app.enroll("other");
+    const before = await probe(good);
+
+    const bad = await Promise.all([1, 2, 3, 4].map(() => rawSession(app.socketOf("bad"))));
+    await expectRefused(app.socketOf("bad"), "container bad already has 4 connections (limit 4)");
+    // 1 (good) + 4 (bad) + 1 (other) = 6: the next one on any container is over the total
+    const other = await rawSession(app.socketOf("other"));
+    await expectRefused(app.socketOf("other"), "the appliance already has 6 connections (limit 6)");
+    // the agent library sees a refused connection as lost during its HELLO
+    const agent = await app.client("other").then(
+      () => "connected",
+      (err) => (err as { code?: string }).code,
+    );
+    expect(agent).not.toBe("connected");
+
+    // the accepted ones still work, the bystander too
+    for (const c of [...bad, other])
+      expect((await c.call("PING", 9, { data: utf8("x") })).status).toBe(Status.OK);
+    const during = await probe(good);
+    report("connections (4 per container, 6 in total)", before, during);
+
+    // a refused connection does not hold a slot; closing one frees one
+    bad[0]!.end();
+    await until(async () => (await connections(app)) === 5, "the closed connection to be counted out");
+    const again = await rawSession(app.socketOf("bad"));
+    expect((await again.call("PING", 9, { data: utf8("y") })).status).toBe(Status.OK);
+    for (const c of [...bad, other, again]) c.end();
+    good.close();
+  });
+});
+
+describe("in-flight requests per connection (--max-inflight 8)", () => {
+  test("requests pipelined behind a slow LOGIN beyond the limit get LIMIT_EXCEEDED at once; the rest are served", async () => {
+    // a realistic KDF, so LOGIN is still running when the pipelined requests arrive
+    const app = await appliance(["--max-inflight", "8", "--kdf-log-n", "15"]);
+    const good = await bystander(app);
+    await app.addUser("good", "bob", PIN);
+    const before = await probe(good, 50);
+    const conn = await RawConnection.open(app.socketOf("good"));
+    const pings = Array.from({ length: 20 }, (_, i) =>
+      encodeRequest("PING", 100 + i, { data: utf8(`p${i}`) }),
+    );
+    conn.write(
+      Buffer.concat([
+        encodeRequest("HELLO", 1, hello),
+        encodeRequest("LOGIN", 2, { user: "bob", pin: utf8(PIN) }),
+        ...pings,
+      ]),
+    );
+    const during = await probe(good, 50);
+    const answers = await conn.next(22, 0, 15_000);
+    const byId = new Map(answers.map((f) => [f.requestId, f]));
+    expect(byId.get(2)!.status).toBe(Status.OK);
+    // LOGIN running (1) + 7 waiting behind it = 8: PINGs 8..20 are over the limit
+    const refused = answers.filter((f) => f.status === Status.LIMIT_EXCEEDED).map((f) => f.requestId);
+    expect(refused).toEqual(Array.from({ length: 13 }, (_, i) => 107 + i));
+    expect(String(responseBody(byId.get(107)!).message)).toContain("more than 8 requests in flight");
+    // the refusals were answered while LOGIN still ran: before its answer
+    expect(answers.findIndex((f) => f.requestId === 119)).toBeLessThan(
+      answers.findIndex((f) => f.requestId === 2),
+    );
+    for (let i = 0; i < 7; i++) expect(byId.get(100 + i)!.status).toBe(Status.OK);
+    // the limit is on what is pending now, not a budget: the same connection goes on working
+    expect((await conn.call("PING", 200, { data: utf8("after") })).status).toBe(Status.OK);
+    expect(conn.closed).toBe(false);
+    report("in-flight behind LOGIN (8)", before, during);
+    conn.end();
+    good.close();
+  });
+
+  test("answers held back by a client that stops reading count as in flight", async () => {
+    const app = await appliance(["--max-inflight", "8"]);
+    const good = await bystander(app);
+    const before = await probe(good, 50);
+    const slow = await PausedClient.open(app.socketOf("good"), "alice");
+    slow.pause();
+    const n = 60;
+    for (let i = 0; i < n; i++) slow.write(encodeRequest("RANDOM", 1000 + i, { length: 256 * 1024 }));
+    await Bun.sleep(500);
+    const during = await probe(good, 50);
+    slow.resume();
+    const frames = await slow.frames(n, 15_000);
+    const ok = frames.filter((f) => f.status === Status.OK).length;
+    const refused = frames.filter((f) => f.status === Status.LIMIT_EXCEEDED).length;
+    console.log(`[limits] in-flight with a paused reader: ${ok} answered, ${refused} LIMIT_EXCEEDED of ${n}`);
+    expect(ok + refused).toBe(n);
+    expect(refused).toBeGreaterThan(0);
+    expect(ok).toBeGreaterThanOrEqual(8);
+    report("in-flight with a paused reader (8)", before, during);
+    slow.destroy();
+    good.close();
+  });
+});
+
+describe("frame size (--max-frame 4096)", () => {
+  test("a frame over the limit gets FRAME_TOO_LARGE and the connection is closed; the bystander is unaffected", async () => {
+    const app = await appliance(["--max-frame", "4096"]);
+    const good = await bystander(app);
+    const before = await probe(good, 50);
+    const conn = await rawSession(app.socketOf("good"));
+    const h = new Uint8Array(HEADER_SIZE);
+    writeHeader(h, { opcode: 0x0001, flags: 0, status: 0, requestId: 5, bodyLength: 1 << 20 });
+    conn.write(h);
+    await conn.waitClosed();
+    expect(conn.frames.at(-1)!.status).toBe(Status.FRAME_TOO_LARGE);
+    const during = await probe(good, 50);
+    report("frame size (4096)", before, during);
+    good.close();
+  });
+});
+
+describe("idle timeout (--idle-timeout 1)", () => {
+  test("a connection silent for a second is told why and closed; one that keeps asking stays open", async () => {
+    const app = await appliance(["--idle-timeout", "1"]);
+    const good = await bystander(app);
+    const silent = await rawSession(app.socketOf("good"));
+    const started = performance.now();
+    let closedAfter = 0;
+    const closing = silent.waitClosed(4000).then(() => {
+      closedAfter = performance.now() - started;
+    });
+    // the bystander asks every 200 ms for 2.5 s: never idle
+    const before = await probe(good, 10);
+    while (performance.now() - started < 2500) {
+      await probe(good, 1);
+      await Bun.sleep(200);
+    }
+    await closing;
+    expect(closedAfter).toBeGreaterThan(900);
+    const last = silent.frames.at(-1)!;
+    expect({ status: last.status, requestId: last.requestId }).toEqual({
+      status: Status.LIMIT_EXCEEDED,
+      requestId: 0,
+    });
+    expect(String(responseBody(last).message)).toContain("no request for 1 s");
+    const during = await probe(good, 10);
+    console.log(`[limits] idle connection closed ${Math.round(closedAfter)} ms after its last request`);
+    report("idle timeout (1 s)", before, during);
+    good.close();
+  });
+});
+
+describe("slow client (--max-outbound-queue 4 MiB)", () => {
+  test("a client that never reads while asking for 1 MiB random blocks is disconnected; memory stays bounded", async () => {
+    const app = await appliance(["--max-outbound-queue", String(4 * 1024 * 1024)]);
+    const good = await bystander(app);
+    const before = await probe(good, 50);
+    const rssBefore = rss(app);
+    const slow = await PausedClient.open(app.socketOf("good"), "alice");
+    slow.pause();
+    for (let i = 0; i < 64; i++) slow.write(encodeRequest("RANDOM", 1000 + i, { length: 1024 * 1024 }));
+    await until(
+      () => app.stderr.includes("client does not read its responses; disconnecting"),
+      "the disconnect",
+    );
+    await until(async () => (await connections(app)) === 1, "the slow client to be counted out");
+    const during = await probe(good, 50);
+    console.log(
+      `[limits] slow client: appliance RSS ${rssBefore >> 20} MiB -> ${rss(app) >> 20} MiB after 64 MiB of unread answers`,
+    );
+    expect(rss(app) - rssBefore).toBeLessThan(48 * 1024 * 1024);
+    report("slow client (4 MiB queue)", before, during);
+    slow.destroy();
+    good.close();
+  });
+});
+
+function rss(app: TestAppliance): number {
+  const status = require("node:fs").readFileSync(`/proc/${app.proc!.pid}/status`, "utf8") as string;
+  return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/**
+ * A logged-in client on node:net that can stop reading (pause) while it keeps writing: the appliance
+ * then sees a socket whose receive side fills up, as with a client process that is stuck.
+ */
+class PausedClient {
+  private buffered = Buffer.alloc(0);
+  private constructor(private readonly socket: Socket) {}
+
+  static async open(path: string, user: string): Promise<PausedClient> {
+    const socket = createConnection(path);
+    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
+    const c = new PausedClient(socket);
+    socket.on("data", (chunk: Buffer) => {
+      c.buffered = Buffer.concat([c.buffered, chunk]);
+    });
+    socket.on("error", () => {});
+    c.write(encodeRequest("HELLO", 1, hello));
+    c.write(encodeRequest("LOGIN", 2, { user, pin: utf8(PIN) }));
+    const [, login] = await c.frames(2);
+    if (login!.status !== Status.OK) throw new Error("LOGIN failed");
+    return c;
+  }
+
+  write(bytes: Uint8Array): void {
+    this.socket.write(bytes);
+  }
+  pause(): void {
+    this.socket.pause();
+  }
+  resume(): void {
+    this.socket.resume();
+  }
+  destroy(): void {
+    this.socket.destroy();
+  }
+
+  /** Waits for `n` complete frames and removes them from the buffer. */
+  async frames(n: number, timeoutMs = 5000): Promise<{ status: number; requestId: number }[]> {
+    const out: { status: number; requestId: number }[] = [];
+    const deadline = Date.now() + timeoutMs;
+    while (out.length < n) {
+      if (this.buffered.length >= HEADER_SIZE) {
+        const bodyLength = this.buffered.readUInt32BE(12);
+        if (this.buffered.length >= HEADER_SIZE + bodyLength) {
+          out.push({ status: this.buffered.readUInt16BE(6), requestId: this.buffered.readUInt32BE(8) });
+          this.buffered = this.buffered.subarray(HEADER_SIZE + bodyLength);
+          continue;
+        }
+      }
+      if (Date.now() > deadline) throw new Error(`timed out: ${out.length} of ${n} frames`);
+      await Bun.sleep(10);
+    }
+    return out;
+  }
+}
