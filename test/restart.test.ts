@@ -23,9 +23,14 @@ async function outcome(p: Promise<unknown>): Promise<string> {
   }
 }
 
-/** Every file in the data dir (db, wal, shm), concatenated. */
+/** Every file under the data dir (db, wal, shm, audit log, state), with its bytes. */
 function dataFiles(): { name: string; bytes: Buffer }[] {
-  return readdirSync(app.dataDir).map((name) => ({ name, bytes: readFileSync(join(app.dataDir, name)) }));
+  return readdirSync(app.dataDir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => {
+      const path = join(e.parentPath, e.name);
+      return { name: path.slice(app.dataDir.length + 1), bytes: readFileSync(path) };
+    });
 }
 
 beforeAll(async () => {
