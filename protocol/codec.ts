@@ -11,6 +11,7 @@ import { FLAG_RESPONSE, HEADER_SIZE, writeHeader } from "./frame.ts";
 import {
   ERROR_BODY,
   type Fields,
+  type FieldType,
   MESSAGES,
   type MessageName,
   type Request,
@@ -23,9 +24,22 @@ const utf8 = new TextEncoder();
 const utf8Strict = new TextDecoder("utf-8", { fatal: true });
 const MAX_STR = 0xffff;
 
+type FieldList = readonly (readonly [string, FieldType])[];
+const FIELD_LISTS = new WeakMap<Schema, FieldList>();
+
+/** A schema's fields in wire order, listed once per schema (Object.entries per frame showed in profiles). */
+function fieldsOf(schema: Schema): FieldList {
+  let list = FIELD_LISTS.get(schema);
+  if (!list) {
+    list = Object.entries(schema);
+    FIELD_LISTS.set(schema, list);
+  }
+  return list;
+}
+
 function sizeOf(schema: Schema, values: Record<string, unknown>): number {
   let size = 0;
-  for (const [name, type] of Object.entries(schema)) {
+  for (const [name, type] of fieldsOf(schema)) {
     const value = values[name];
     switch (type) {
       case "u8":
@@ -84,7 +98,7 @@ function writeBody(out: Uint8Array, offset: number, schema: Schema, values: Reco
     view.setUint16(pos, written);
     pos += 2 + written;
   };
-  for (const [name, type] of Object.entries(schema)) {
+  for (const [name, type] of fieldsOf(schema)) {
     const value = values[name];
     switch (type) {
       case "u8":
@@ -195,7 +209,7 @@ export function decodeBody<S extends Schema>(schema: S, body: Uint8Array): Field
     pos += len;
     return s;
   };
-  for (const [name, type] of Object.entries(schema)) {
+  for (const [name, type] of fieldsOf(schema)) {
     switch (type) {
       case "u8":
         need(1, name);
