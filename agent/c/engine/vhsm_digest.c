@@ -77,6 +77,7 @@ static int md_final(EVP_MD_CTX *ctx, unsigned char *out) {
 static int md_copy(EVP_MD_CTX *to, const EVP_MD_CTX *from) {
   md_data *t = EVP_MD_CTX_md_data(to);
   const md_data *f = EVP_MD_CTX_md_data(from);
+  if (!t || !f) return 1; /* EVP_MD_CTX_FLAG_NO_INIT (an HMAC context): the digest never ran */
   if (f->stream) return 0; /* an appliance context cannot be copied */
   t->buf = NULL;
   t->cap = t->len = 0;

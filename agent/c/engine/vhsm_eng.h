@@ -24,14 +24,15 @@ void vhsm_eng_digests_free(void);
  * outlives its record and no ex_data callback (which could outlive this .so) is needed.
  */
 const char *vhsm_eng_key_id(const EVP_PKEY *pkey); /* NULL: not an appliance key */
-int vhsm_eng_key_attach(EVP_PKEY *pkey, const char *id);
+const char *vhsm_eng_key_attach(EVP_PKEY *pkey, const char *id); /* the stored id, or NULL */
 void vhsm_eng_keys_free(void);
 EVP_PKEY *vhsm_eng_load_privkey(ENGINE *e, const char *uri, UI_METHOD *ui, void *cb_data);
 
-/* EVP_PKEY methods (HMAC, RSA, EC, ED25519) and the Ed25519 ASN.1 method, by nid; NULL if none. */
+/* EVP_PKEY methods (HMAC, RSA, EC, ED25519) and ASN.1 methods (HMAC, ED25519) by nid; only HMAC is listed. */
 int vhsm_eng_pkey_meths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int nid);
 int vhsm_eng_asn1_meths(ENGINE *e, EVP_PKEY_ASN1_METHOD **ameth, const int **nids, int nid);
 EVP_PKEY_METHOD *vhsm_eng_hmac_meth(void);
+EVP_PKEY_ASN1_METHOD *vhsm_eng_hmac_asn1(void);
 EVP_PKEY_METHOD *vhsm_eng_sign_meth(int nid);
 void vhsm_eng_meths_free(void);
 void vhsm_eng_hmac_free(void);

@@ -22,11 +22,11 @@ static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static key_rec *records;
 static int ex_index = -1;
 
-int vhsm_eng_key_attach(EVP_PKEY *pkey, const char *id) {
+const char *vhsm_eng_key_attach(EVP_PKEY *pkey, const char *id) {
   key_rec *r = calloc(1, sizeof *r);
   if (!r || strlen(id) > VHSM_KEY_ID_MAX) {
     free(r);
-    return 0;
+    return NULL;
   }
   strcpy(r->id, id);
   pthread_mutex_lock(&lock);
@@ -35,7 +35,7 @@ int vhsm_eng_key_attach(EVP_PKEY *pkey, const char *id) {
   records = r;
   int idx = ex_index;
   pthread_mutex_unlock(&lock);
-  return idx >= 0 && EVP_PKEY_set_ex_data(pkey, idx, r);
+  return idx >= 0 && EVP_PKEY_set_ex_data(pkey, idx, r) ? r->id : NULL;
 }
 
 const char *vhsm_eng_key_id(const EVP_PKEY *pkey) {

@@ -2,8 +2,9 @@
  * EVP_PKEY methods for keys loaded as "vhsm:KEYID": copies of OpenSSL's own RSA, EC and ED25519
  * methods (so verification, parameters and ctrls behave as usual) whose sign step sends the digest
  * (RSA, ECDSA: PREHASHED) or the message (Ed25519) to the appliance. A key the engine did not load
- * goes to OpenSSL's original sign. The methods are not advertised in the engine's nid lists, so
- * ENGINE_set_default never routes file keys here: only keys bound with EVP_PKEY_set1_engine use them.
+ * goes to OpenSSL's original sign. These methods are not advertised in the engine's nid lists (only
+ * HMAC is), so ENGINE_set_default never routes file keys here: only keys bound with
+ * EVP_PKEY_set1_engine use them.
  */
 #include <openssl/err.h>
 #include <openssl/evp.h>
@@ -131,29 +132,32 @@ EVP_PKEY_METHOD *vhsm_eng_sign_meth(int nid) {
   return NULL;
 }
 
-static const int NO_NIDS[1] = {0};
+static const int ADVERTISED[1] = {EVP_PKEY_HMAC}; /* see the comment at the top */
 
 int vhsm_eng_pkey_meths(ENGINE *e, EVP_PKEY_METHOD **pmeth, const int **nids, int nid) {
-  if (!pmeth) { /* the advertised list is empty on purpose: see the comment at the top */
-    *nids = NO_NIDS;
-    return 0;
+  if (!pmeth) {
+    *nids = ADVERTISED;
+    return 1;
   }
   *pmeth = nid == EVP_PKEY_HMAC ? vhsm_eng_hmac_meth() : vhsm_eng_sign_meth(nid);
   return *pmeth != NULL;
 }
 
-/* Ed25519 keys can only be bound to an engine when the engine also gives their ASN.1 method: OpenSSL's own. */
+/*
+ * ASN.1 methods: HMAC's (OpenSSL 3.0 has no legacy one), and a copy of OpenSSL's Ed25519 one, which
+ * EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, e, ...) needs to make a legacy key bound to the engine.
+ */
 int vhsm_eng_asn1_meths(ENGINE *e, EVP_PKEY_ASN1_METHOD **ameth, const int **nids, int nid) {
   if (!ameth) {
-    *nids = NO_NIDS;
-    return 0;
+    *nids = ADVERTISED;
+    return 1;
   }
   if (nid == EVP_PKEY_ED25519 && !ed25519_asn1) {
     const EVP_PKEY_ASN1_METHOD *std = EVP_PKEY_asn1_find(NULL, EVP_PKEY_ED25519);
     if (std && (ed25519_asn1 = EVP_PKEY_asn1_new(EVP_PKEY_ED25519, 0, "ED25519", "vhsm ED25519")))
       EVP_PKEY_asn1_copy(ed25519_asn1, std);
   }
-  *ameth = nid == EVP_PKEY_ED25519 ? ed25519_asn1 : NULL;
+  *ameth = nid == EVP_PKEY_ED25519 ? ed25519_asn1 : nid == EVP_PKEY_HMAC ? vhsm_eng_hmac_asn1() : NULL;
   return *ameth != NULL;
 }
 

@@ -71,11 +71,17 @@ static int eng_destroy(ENGINE *e) {
 
 static int bind(ENGINE *e, const char *id) {
   if (id && strcmp(id, "vhsm") != 0) return 0;
+  if (self) { /* the methods are per process (and OpenSSL frees the listed ones with the engine) */
+    ERR_raise_data(ERR_LIB_ENGINE, ERR_R_OPERATION_FAIL,
+                   "the vhsm engine is already loaded in this process: use ENGINE_by_id(\"vhsm\")");
+    return 0;
+  }
   self = e;
   /* the methods are made now, while only this thread can see the engine */
   EVP_PKEY_ASN1_METHOD *ameth = NULL;
   if (!vhsm_eng_hmac_meth() || !vhsm_eng_sign_meth(EVP_PKEY_RSA) || !vhsm_eng_sign_meth(EVP_PKEY_EC) ||
-      !vhsm_eng_sign_meth(EVP_PKEY_ED25519) || !vhsm_eng_asn1_meths(e, &ameth, NULL, EVP_PKEY_ED25519))
+      !vhsm_eng_sign_meth(EVP_PKEY_ED25519) || !vhsm_eng_asn1_meths(e, &ameth, NULL, EVP_PKEY_ED25519) ||
+      !vhsm_eng_asn1_meths(e, &ameth, NULL, EVP_PKEY_HMAC))
     return 0;
   return ENGINE_set_id(e, "vhsm") && ENGINE_set_name(e, "vhsm appliance engine (digests, HMAC, signing keys)") &&
          ENGINE_set_digests(e, vhsm_eng_digests) && ENGINE_set_pkey_meths(e, vhsm_eng_pkey_meths) &&
