@@ -1,0 +1,301 @@
+/**
+ * Someone with write access to the key store while the appliance is stopped: rows moved or swapped
+ * between users and containers, material or identity fields edited, users' wrapped data keys swapped,
+ * container names swapped, and the whole store rolled back to an older copy. Every case is refused
+ * (TAMPERED, BAD_CREDENTIALS, or the appliance refusing to start), and untouched keys keep working.
+ * Policy edits are covered in test/key-policy.test.ts ("policy is bound to the key material at rest").
+ */
+import { Database } from "bun:sqlite";
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHmac, randomBytes } from "node:crypto";
+import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "bun";
+import { BUN, ROOT, startTestAppliance, type TestAppliance, tempDir } from "./support/appliance.ts";
+
+const PIN = "same-pin-everywhere";
+const data = Buffer.from("tamper probe");
+/** The secret behind each "container/user/key". */
+const secrets = new Map<string, Buffer>();
+
+async function outcome<T>(p: Promise<T>): Promise<string> {
+  try {
+    await p;
+    return "OK";
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  }
+}
+
+/** Logs in and computes an HMAC: "OK" if it matches the key's known secret, else the error code. */
+async function use(app: TestAppliance, container: string, user: string, key: string): Promise<string> {
+  let c: Awaited<ReturnType<TestAppliance["client"]>>;
+  try {
+    c = await app.client(container, user, PIN);
+  } catch (err) {
+    return `login: ${(err as { code?: string }).code}`;
+  }
+  try {
+    const mac = await c.hmac(key, "sha256", data);
+    const want = createHmac("sha256", secrets.get(`${container}/${user}/${key}`)!)
+      .update(data)
+      .digest();
+    return Buffer.from(mac).equals(want) ? "OK" : "WRONG_MAC";
+  } catch (err) {
+    return (err as { code?: string }).code ?? String(err);
+  } finally {
+    c.close();
+  }
+}
+
+/** Stops the appliance, runs `edit` on its database, starts it again. */
+async function editStore(app: TestAppliance, edit: (db: Database) => void): Promise<void> {
+  await app.stop();
+  const db = new Database(join(app.dataDir, "vhsm.db"));
+  try {
+    edit(db);
+  } finally {
+    db.close();
+  }
+  await app.start();
+}
+
+function rowOf(db: Database, container: string, user: string, key: string) {
+  return db
+    .query(
+      `SELECT k.*, u.id AS uid FROM keys k JOIN users u ON u.id = k.user_id JOIN containers c ON c.id = u.container_id
+       WHERE c.name = ? AND u.name = ? AND k.key_id = ?`,
+    )
+    .get(container, user, key) as { id: number; uid: number; material: Uint8Array };
+}
+
+function userId(db: Database, container: string, user: string): number {
+  return (
+    db
+      .query(
+        "SELECT u.id FROM users u JOIN containers c ON c.id = u.container_id WHERE c.name = ? AND u.name = ?",
+      )
+      .get(container, user) as { id: number }
+  ).id;
+}
+
+describe("rows moved, swapped or edited on disk", () => {
+  let app: TestAppliance;
+  const holders = [
+    ["ca", "alice"],
+    ["ca", "bob"],
+    ["cb", "alice"],
+  ] as const;
+
+  beforeAll(async () => {
+    app = await startTestAppliance();
+    // the same user name in two containers, and the same PIN for everyone: the easiest case for a swap
+    for (const [container, user] of holders) {
+      const c = await app.setupClient(container, user, PIN);
+      for (const key of ["k", "moved", "edited", "control"]) {
+        const secret = randomBytes(32);
+        secrets.set(`${container}/${user}/${key}`, secret);
+        await c.keys.import(secret, { id: key });
+      }
+      c.close();
+    }
+  });
+  afterAll(async () => {
+    await app?.dispose();
+  });
+
+  test("swapping the material of two users' rows in one container: both keys are TAMPERED", async () => {
+    await editStore(app, (db) => {
+      const a = rowOf(db, "ca", "alice", "k");
+      const b = rowOf(db, "ca", "bob", "k");
+      db.run("UPDATE keys SET material = ? WHERE id = ?", [b.material, a.id]);
+      db.run("UPDATE keys SET material = ? WHERE id = ?", [a.material, b.id]);
+    });
+    expect(await use(app, "ca", "alice", "k")).toBe("TAMPERED");
+    expect(await use(app, "ca", "bob", "k")).toBe("TAMPERED");
+    expect(await use(app, "ca", "alice", "control")).toBe("OK");
+  });
+
+  test("a row moved to the same-named user of another container (same PIN) is TAMPERED there and gone here", async () => {
+    await editStore(app, (db) => {
+      const row = rowOf(db, "ca", "alice", "moved");
+      db.run("DELETE FROM keys WHERE user_id = ? AND key_id = 'moved'", [userId(db, "cb", "alice")]);
+      db.run("UPDATE keys SET user_id = ? WHERE id = ?", [userId(db, "cb", "alice"), row.id]);
+    });
+    secrets.set("cb/alice/moved", secrets.get("ca/alice/moved")!);
+    expect(await use(app, "cb", "alice", "moved")).toBe("TAMPERED");
+    expect(await use(app, "ca", "alice", "moved")).toBe("KEY_NOT_FOUND");
+    expect(await use(app, "cb", "alice", "control")).toBe("OK");
+  });
+
+  test("editing a row's material, key id, version or type: TAMPERED", async () => {
+    await editStore(app, (db) => {
+      const row = rowOf(db, "cb", "alice", "edited");
+      const material = Buffer.from(row.material);
+      material[material.length - 20]! ^= 0x01;
+      db.run("UPDATE keys SET material = ? WHERE id = ?", [material, row.id]);
+      db.run("UPDATE keys SET key_id = 'renamed' WHERE id = ?", [rowOf(db, "ca", "bob", "edited").id]);
+      db.run("UPDATE keys SET version = 2 WHERE id = ?", [rowOf(db, "ca", "alice", "edited").id]);
+      db.run("UPDATE keys SET type = type + 1 WHERE id = ?", [rowOf(db, "ca", "bob", "control").id]);
+    });
+    secrets.set("ca/bob/renamed", secrets.get("ca/bob/edited")!);
+    expect(await use(app, "cb", "alice", "edited")).toBe("TAMPERED");
+    expect(await use(app, "ca", "bob", "renamed")).toBe("TAMPERED");
+    expect(await use(app, "ca", "alice", "edited")).toBe("TAMPERED");
+    expect(await use(app, "ca", "bob", "control")).toBe("TAMPERED");
+  });
+
+  test("a user's wrapped data key copied to the same-named user of another container does not log in", async () => {
+    await editStore(app, (db) => {
+      const from = db
+        .query("SELECT kdf, wrapped_key FROM users WHERE id = ?")
+        .get(userId(db, "ca", "alice")) as {
+        kdf: string;
+        wrapped_key: Uint8Array;
+      };
+      db.run("UPDATE users SET kdf = ?, wrapped_key = ? WHERE id = ?", [
+        from.kdf,
+        from.wrapped_key,
+        userId(db, "cb", "alice"),
+      ]);
+    });
+    expect(await use(app, "cb", "alice", "control")).toBe("login: BAD_CREDENTIALS");
+    expect(await use(app, "ca", "alice", "control")).toBe("OK");
+  });
+
+  test("two containers' names swapped: each socket leads to rows sealed for the other name, and nothing opens", async () => {
+    await editStore(app, (db) => {
+      db.run("UPDATE containers SET name = 'swap-tmp' WHERE name = 'ca'");
+      db.run("UPDATE containers SET name = 'ca' WHERE name = 'cb'");
+      db.run("UPDATE containers SET name = 'cb' WHERE name = 'swap-tmp'");
+    });
+    // through ca's socket, alice is now cb's alice (whose data key was copied from ca/alice above)
+    expect(await use(app, "ca", "alice", "control")).toMatch(/^(login: BAD_CREDENTIALS|TAMPERED)$/);
+    expect(await use(app, "cb", "alice", "control")).toMatch(/^(login: BAD_CREDENTIALS|TAMPERED)$/);
+    expect(await use(app, "cb", "bob", "control")).toMatch(/^(login: BAD_CREDENTIALS|TAMPERED)$/);
+  });
+});
+
+describe("the key store rolled back to an older copy", () => {
+  let app: TestAppliance;
+  let dir: string;
+  const db = () => join(app.dataDir, "vhsm.db");
+  const stateFile = () => join(app.dataDir, "state");
+
+  /** Starts the appliance expecting it to refuse; returns what it said. */
+  async function refusedStart(args: string[] = []): Promise<string> {
+    const attempt = await startTestAppliance({ dir, args }).then(
+      async (a) => {
+        await a.kill();
+        return "started";
+      },
+      (err) => String((err as Error).message),
+    );
+    expect(attempt).not.toBe("started");
+    expect(attempt).toContain("appliance exited with 1");
+    return attempt;
+  }
+
+  function generation(): number {
+    const d = new Database(db(), { readonly: true });
+    try {
+      return (d.query("SELECT generation FROM vhsm_meta").get() as { generation: number }).generation;
+    } finally {
+      d.close();
+    }
+  }
+
+  beforeAll(async () => {
+    dir = tempDir();
+    app = await startTestAppliance({ dir });
+    const c = await app.setupClient("rb", "alice", PIN);
+    secrets.set("rb/alice/old", randomBytes(32));
+    await c.keys.import(secrets.get("rb/alice/old")!, { id: "old" });
+    c.close();
+  });
+  afterAll(async () => {
+    await app?.kill();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test("an old copy put back is refused at start with the generations and what to do", async () => {
+    await app.stop();
+    copyFileSync(db(), join(dir, "snapshot.db"));
+    expect(existsSync(`${db()}-wal`)).toBe(false);
+    const before = generation();
+    await app.start();
+    const c = await app.client("rb", "alice", PIN);
+    await c.keys.generate({ id: "new" });
+    await c.keys.delete("old");
+    c.close();
+    // a wrong PIN alone moves the counter too: rolling back must not reset attempt counters
+    expect(await outcome(app.client("rb", "alice", "wrong-pin"))).toBe("BAD_CREDENTIALS");
+    await app.stop();
+    expect(generation()).toBeGreaterThanOrEqual(before + 3);
+    copyFileSync(join(dir, "snapshot.db"), db());
+    const said = await refusedStart();
+    expect(said).toContain(`the key store was rolled back: it is at generation ${before}`);
+    expect(said).toContain("--accept-rollback");
+  });
+
+  test("--accept-rollback starts it (old keys back, newer gone); later starts need no flag", async () => {
+    const accepted = await startTestAppliance({ dir, args: ["--accept-rollback"] });
+    expect(accepted.stderr).toContain("rollback accepted");
+    expect(await use(accepted, "rb", "alice", "old")).toBe("OK");
+    const c = await accepted.client("rb", "alice", PIN);
+    expect(await c.keys.list()).toEqual(["old"]);
+    c.close();
+    await accepted.stop();
+    app = await startTestAppliance({ dir });
+    expect(await use(app, "rb", "alice", "old")).toBe("OK");
+  });
+
+  test("a deliberate `vhsm-appliance restore` of an older backup starts without the flag", async () => {
+    const backup = join(dir, "backup.db");
+    expect((await app.admin("POST", "/v1/backup", { path: backup })).status).toBe(201);
+    const c = await app.client("rb", "alice", PIN);
+    await c.keys.generate({ id: "after-backup" });
+    c.close();
+    await app.stop();
+    const restored = spawnSync([
+      BUN,
+      join(ROOT, "appliance/main.ts"),
+      "restore",
+      "--from",
+      backup,
+      "--data",
+      app.dataDir,
+    ]);
+    expect(restored.exitCode).toBe(0);
+    expect(restored.stdout.toString()).toContain("rollback guard reset to the backup's generation");
+    await app.start();
+    const again = await app.client("rb", "alice", PIN);
+    expect(await again.keys.list()).toEqual(["old"]);
+    again.close();
+  });
+
+  test("a state file edited by hand or deleted is refused too", async () => {
+    await app.stop();
+    const good = readFileSync(stateFile(), "utf8");
+    const state = JSON.parse(good);
+    writeFileSync(stateFile(), JSON.stringify({ ...state, generation: state.generation - 1 }));
+    expect(await refusedStart()).toContain("was edited (its seal does not verify)");
+    rmSync(stateFile());
+    expect(await refusedStart()).toContain(`the state file ${stateFile()} is missing`);
+    writeFileSync(stateFile(), good);
+    await app.start();
+    expect(await use(app, "rb", "alice", "old")).toBe("OK");
+  });
+
+  test("the state file follows every write: kill -9 right after a write leaves no false alarm", async () => {
+    const c = await app.client("rb", "alice", PIN);
+    for (let i = 0; i < 20; i++) await c.keys.generate({ id: `burst-${i}` });
+    c.close();
+    await app.kill();
+    await app.start();
+    const state = JSON.parse(readFileSync(stateFile(), "utf8"));
+    await app.stop();
+    expect(state.generation).toBe(generation());
+    await app.start();
+  });
+});
