@@ -1,6 +1,6 @@
 /** The option table, argv parsing (node:util parseArgs) and validators for option values. */
 import { parseArgs } from "node:util";
-import { HASH_LENGTH, hashAlgFromName, KEY_TYPE_NAME } from "../../protocol/messages.ts";
+import { HASH_LENGTH, hashAlgFromName } from "../../protocol/messages.ts";
 import type { HashAlgorithm } from "../src/names.ts";
 import { usageError } from "./errors.ts";
 
@@ -19,6 +19,19 @@ const OPTIONS = {
   key: { type: "string" },
   alg: { type: "string" },
   verify: { type: "string" },
+  usage: { type: "string" },
+  exportable: { type: "boolean" },
+  "rotate-every": { type: "string" },
+  format: { type: "string" },
+  version: { type: "string" },
+  "min-version": { type: "string" },
+  "lock-non-exportable": { type: "boolean" },
+  prehashed: { type: "boolean" },
+  "raw-ecdsa": { type: "boolean" },
+  sig: { type: "string" },
+  "sig-hex": { type: "string" },
+  aad: { type: "string" },
+  "wrapping-key": { type: "string" },
 } as const;
 
 export type OptionName = keyof typeof OPTIONS;
@@ -80,13 +93,6 @@ export function hashOption(value: string | undefined, command: string): HashAlgo
 /** The length in bytes of a digest or MAC made with `alg`. */
 export function hashLength(alg: HashAlgorithm): number {
   return HASH_LENGTH[hashAlgFromName(alg)!]!;
-}
-
-export function keyTypeOption(value: string | undefined): string {
-  const known = Object.values(KEY_TYPE_NAME);
-  const type = (value ?? "hmac").toLowerCase();
-  if (!known.includes(type)) throw usageError(`unknown key type ${value}; use ${known.join(", ")}`);
-  return type;
 }
 
 export function integerOption(value: string, what: string, min: number, max: number): number {

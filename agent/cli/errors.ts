@@ -6,7 +6,7 @@ import { STATUS_EXPLANATION, type StatusName, VhsmError } from "../../protocol/s
 
 export const Exit = {
   OK: 0,
-  /** `hmac --verify`: the MAC does not match. */
+  /** `hmac --verify` or `verify`: the MAC or signature does not match. */
   MISMATCH: 1,
   USAGE: 2,
   /** The appliance answered with an error status. */
@@ -23,7 +23,7 @@ export const Exit = {
 
 export const EXIT_DESCRIPTIONS: [number, string][] = [
   [Exit.OK, "success"],
-  [Exit.MISMATCH, "verification failed (`hmac --verify` with a MAC that does not match)"],
+  [Exit.MISMATCH, "verification failed (`hmac --verify` or `verify`: the MAC or signature does not match)"],
   [Exit.USAGE, "usage error: unknown command or option, bad value, missing PIN or user"],
   [Exit.APPLIANCE, "the appliance refused the request; the code (e.g. KEY_NOT_FOUND) says why"],
   [Exit.CONNECTION, "cannot reach the appliance (socket missing, refused) or the connection was lost"],

@@ -60,3 +60,20 @@ export async function writeRawFile(path: string, bytes: Uint8Array): Promise<voi
     await file.close();
   }
 }
+
+/**
+ * A binary result (MAC, digest, signature, ciphertext): raw bytes to `path` when given, hex on
+ * stdout otherwise; in JSON always hex, next to `fields` (and `out` when a file was written).
+ */
+export async function emitBytes(
+  out: Output,
+  path: string | undefined,
+  name: string,
+  bytes: Buffer,
+  fields: Record<string, unknown>,
+): Promise<void> {
+  if (path !== undefined) await writeRawFile(path, bytes);
+  if (!out.json && path !== undefined) return;
+  const hex = bytes.toString("hex");
+  await out.result({ ...fields, [name]: hex, ...(path === undefined ? {} : { out: path }) }, hex);
+}

@@ -5,21 +5,8 @@ import type { Context } from "../context.ts";
 import { Exit, usageError } from "../errors.ts";
 import { feed } from "../feed.ts";
 import { type Input, openInput } from "../input.ts";
-import { writeRawFile } from "../output.ts";
+import { emitBytes } from "../output.ts";
 import type { Command } from "./command.ts";
-
-/** Prints a result as hex, or writes it raw to --out; `fields` go into the JSON object. */
-async function emit(
-  ctx: Context,
-  name: string,
-  bytes: Buffer,
-  fields: Record<string, unknown>,
-): Promise<void> {
-  const out = ctx.values.out;
-  if (out !== undefined) await writeRawFile(out, bytes);
-  const json = { ...fields, [name]: bytes.toString("hex"), ...(out === undefined ? {} : { out }) };
-  await ctx.out.result(json, out === undefined ? bytes.toString("hex") : null);
-}
 
 async function connectOrClose(ctx: Context, input: Input) {
   try {
@@ -60,7 +47,7 @@ export const hmac: Command = {
 
     if (expected === null) {
       const mac = fed.kind === "whole" ? await client.hmac(key, alg, fed.data) : fed.result;
-      await emit(ctx, "mac", mac, { key, alg });
+      await emitBytes(ctx.out, ctx.values.out, "mac", mac, { key, alg });
       return Exit.OK;
     }
     // small inputs are checked inside the appliance; streamed ones by comparing the final MAC here
@@ -91,7 +78,7 @@ export const digest: Command = {
     const client = await connectOrClose(ctx, input);
     const fed = await feed(input, chunkLimit(client.maxFrame), () => client.digestInit(alg));
     const result = fed.kind === "whole" ? await client.digest(alg, fed.data) : fed.result;
-    await emit(ctx, "digest", result, { alg });
+    await emitBytes(ctx.out, ctx.values.out, "digest", result, { alg });
     return Exit.OK;
   },
 };

@@ -1,10 +1,14 @@
 /** The table of commands, and finding the one the positional words select. */
 import { usageError } from "../errors.ts";
 import type { Command } from "./command.ts";
+import { decrypt, encrypt } from "./crypt.ts";
 import { digest, hmac } from "./hash.ts";
 import { keyCount, keyGenerate, keyImport, keyInfo, keyList, keyRm } from "./key.ts";
+import { keyPublic, keyRotate, keyUpdate } from "./key-versions.ts";
 import { pinChange } from "./pin.ts";
 import { random } from "./random.ts";
+import { sign, verify } from "./sign.ts";
+import { unwrap, wrap } from "./wrap.ts";
 
 export const COMMANDS: Command[] = [
   keyGenerate,
@@ -13,8 +17,17 @@ export const COMMANDS: Command[] = [
   keyInfo,
   keyRm,
   keyCount,
+  keyPublic,
+  keyRotate,
+  keyUpdate,
   hmac,
   digest,
+  sign,
+  verify,
+  encrypt,
+  decrypt,
+  wrap,
+  unwrap,
   random,
   pinChange,
 ];

@@ -1,43 +1,68 @@
-/** `vhsm key generate|import|list|info|rm|count`. */
+/** `vhsm key generate|import|list|info|rm|count`; public, rotate and update are in key-versions.ts. */
 
-import type { KeyInfo } from "../../src/keys.ts";
-import { exactArgs, integerOption, keyTypeOption } from "../args.ts";
+import type { KeyInfo, NewKeyOptions } from "../../src/keys.ts";
+import type { KeyFormatName } from "../../src/names.ts";
+import { exactArgs, integerOption } from "../args.ts";
+import type { Context } from "../context.ts";
+import { durationOption, formatDuration, formatOption, keyTypeOption, usageOption } from "../crypto-args.ts";
 import { Exit, usageError } from "../errors.ts";
 import { openInput, readAll } from "../input.ts";
 import type { Command } from "./command.ts";
 
-/** Bound on an imported secret read from a file or stdin; the appliance enforces the real limits. */
+/** Bound on an imported key read from a file or stdin (an RSA-4096 PEM is ~3.3 KB); the appliance checks the rest. */
 const MAX_SECRET = 64 * 1024;
+
+/** How a new key may be used: --usage, --exportable (generate, import, unwrap). */
+export function policyOptions(ctx: Context): NewKeyOptions {
+  return { id: ctx.values.id, usage: usageOption(ctx.values.usage), exportable: ctx.values.exportable };
+}
 
 export const keyGenerate: Command = {
   words: ["key", "generate"],
   args: [],
-  options: ["type", "bits", "id"],
-  synopsis: "[--type hmac] [--bits N] [--id ID]",
-  summary: "generate a key inside the appliance; prints its id",
+  options: ["type", "bits", "id", "usage", "exportable", "rotate-every"],
+  synopsis: "[--type TYPE] [--bits N] [--id ID] [--usage U,...] [--exportable] [--rotate-every D]",
+  summary: "generate a key inside the appliance (default type hmac); prints its id",
   async run(ctx) {
     exactArgs(ctx.args, [], "key generate");
-    const type = keyTypeOption(ctx.values.type);
+    const type = keyTypeOption(ctx.values.type, "hmac");
     const bits =
       ctx.values.bits === undefined ? undefined : integerOption(ctx.values.bits, "--bits", 1, 65535);
+    const rotate = ctx.values["rotate-every"];
+    const rotateEverySeconds = rotate === undefined ? 0 : durationOption(rotate, "--rotate-every", true);
+    const policy = policyOptions(ctx);
     const client = await ctx.connect();
-    const id = await client.keys.generate({ type, bits, id: ctx.values.id });
+    const id = await client.keys.generate({ type, bits, rotateEverySeconds, ...policy });
     await ctx.out.result({ id }, id);
     return Exit.OK;
   },
 };
 
+const IMPORT_FORMATS = ["raw", "pem", "der", "jwk"] as const;
+
+/** Without --format: PEM and JWK by their first bytes, else raw for secrets and Ed25519 seeds, DER otherwise. */
+function importFormat(explicit: string | undefined, type: string, material: Buffer): KeyFormatName {
+  if (explicit !== undefined) return formatOption(explicit, IMPORT_FORMATS);
+  const head = material.subarray(0, 16).toString("latin1").trimStart();
+  if (head.startsWith("-----BEGIN")) return "pem";
+  if (head.startsWith("{")) return "jwk";
+  if (type === "hmac" || type === "aes-256" || (type === "ed25519" && material.length === 32)) return "raw";
+  return "der";
+}
+
 export const keyImport: Command = {
   words: ["key", "import"],
   args: [],
-  options: ["type", "id", "in"],
-  synopsis: "[--id ID] [--type hmac] [--in FILE]",
-  summary: "import a raw secret from FILE (or stdin); prints the key id",
+  options: ["type", "id", "in", "format", "usage", "exportable"],
+  synopsis: "[--type TYPE] [--format raw|pem|der|jwk] [--id ID] [--usage U,...] [--exportable] [--in FILE]",
+  summary: "import a secret or private key (bring your own key) from FILE (or stdin); prints its id",
   async run(ctx) {
     exactArgs(ctx.args, [], "key import");
-    const type = keyTypeOption(ctx.values.type);
+    const type = keyTypeOption(ctx.values.type, "hmac");
+    if (ctx.values.format !== undefined) formatOption(ctx.values.format, IMPORT_FORMATS);
+    const policy = policyOptions(ctx);
     if (ctx.values.in === undefined && process.stdin.isTTY) {
-      throw usageError("key import reads the secret from --in FILE or from stdin, and stdin is a terminal");
+      throw usageError("key import reads the key from --in FILE or from stdin, and stdin is a terminal");
     }
     const input = await openInput(ctx.values.in);
     let secret: Buffer;
@@ -47,11 +72,12 @@ export const keyImport: Command = {
       await input.close();
     }
     try {
-      if (secret.length === 0) throw usageError(`the secret in ${input.name} is empty`);
+      if (secret.length === 0) throw usageError(`the key in ${input.name} is empty`);
       if (secret.length > MAX_SECRET)
-        throw usageError(`the secret in ${input.name} is over ${MAX_SECRET} bytes`);
+        throw usageError(`the key in ${input.name} is over ${MAX_SECRET} bytes`);
+      const format = importFormat(ctx.values.format, type, secret);
       const client = await ctx.connect();
-      const id = await client.keys.import(secret, { type, id: ctx.values.id });
+      const id = await client.keys.import(secret, { type, format, ...policy });
       await ctx.out.result({ id }, id);
     } finally {
       secret.fill(0);
@@ -79,13 +105,14 @@ export const keyInfo: Command = {
   args: ["ID"],
   options: [],
   synopsis: "",
-  summary: "show a key's type, size, version, usage and use count",
+  summary: "show a key's type, size, versions, usage, exportability, rotation and use count",
   async run(ctx) {
     exactArgs(ctx.args, ["ID"], "key info");
     const info = await (await ctx.connect()).keys.info(ctx.args[0]!);
     const json = {
       ...info,
       created: info.created.toISOString(),
+      rotated: info.rotated.toISOString(),
       lastUsed: info.lastUsed?.toISOString() ?? null,
     };
     await ctx.out.result(json, describe(info));
@@ -99,12 +126,16 @@ function describe(info: KeyInfo): string {
     ["type", info.type],
     ["bits", String(info.bits)],
     ["version", String(info.version)],
+    ["min version", String(info.minVersion)],
     ["usage", info.usage.join(",") || "-"],
+    ["exportable", info.exportable ? "yes" : "no"],
+    ["rotation", info.rotateEverySeconds ? `every ${formatDuration(info.rotateEverySeconds)}` : "never"],
     ["created", info.created.toISOString()],
+    ["rotated", info.rotated.toISOString()],
     ["last used", info.lastUsed?.toISOString() ?? "never"],
     ["uses", String(info.useCount)],
   ];
-  return rows.map(([k, v]) => `${k.padEnd(10)}${v}`).join("\n");
+  return rows.map(([k, v]) => `${k.padEnd(12)}${v}`).join("\n");
 }
 
 export const keyRm: Command = {
