@@ -34,7 +34,10 @@ else
 fi
 
 if [ -x agent/c/tests/run.sh ]; then
-  read -r cp cf < <(agent/c/tests/run.sh | tee /dev/stderr | tail -n 1 | awk '{print $1, $3}')
+  # (not `tee /dev/stderr`: when stderr is a file, reopening it truncates the log)
+  c_out=$(agent/c/tests/run.sh 2>&1)
+  echo "$c_out"
+  read -r cp cf < <(echo "$c_out" | tail -n 1 | awk '{print $1, $3}')
   passed=$((passed + ${cp:-0}))
   failed=$((failed + ${cf:-1}))
 fi
