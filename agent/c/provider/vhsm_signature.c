@@ -15,6 +15,8 @@ typedef struct {
   vhsm_key *key;
   char md[32]; /* "" until chosen */
   int pss;
+  int saltlen;     /* RSA_PSS_SALTLEN_DIGEST (the appliance's), _AUTO, or a length */
+  char mgf1[32];   /* "" or the MGF1 digest asked for; the appliance uses the signing digest */
   EVP_MD_CTX *mdctx;
   unsigned char *msg; /* Ed25519 one-shot message buffer */
   size_t msg_len;
@@ -22,7 +24,7 @@ typedef struct {
 
 static void *sig_newctx(void *provctx, const char *propq) {
   sig_ctx *c = calloc(1, sizeof *c);
-  if (c) c->prov = provctx;
+  if (c) c->prov = provctx, c->saltlen = RSA_PSS_SALTLEN_DIGEST;
   return c;
 }
 
@@ -39,7 +41,9 @@ static void *sig_dupctx(void *vctx) {
   sig_ctx *src = vctx, *c = sig_newctx(src->prov, NULL);
   if (!c) return NULL;
   memcpy(c->md, src->md, sizeof c->md);
+  memcpy(c->mgf1, src->mgf1, sizeof c->mgf1);
   c->pss = src->pss;
+  c->saltlen = src->saltlen;
   if ((c->key = src->key)) __atomic_add_fetch(&c->key->refs, 1, __ATOMIC_ACQ_REL);
   if (src->mdctx && (!(c->mdctx = EVP_MD_CTX_new()) || !EVP_MD_CTX_copy_ex(c->mdctx, src->mdctx))) {
     sig_freectx(c);
@@ -79,7 +83,9 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
   if (!params) return 1;
   if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_DIGEST))) {
     const char *name = NULL;
-    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || !vhsm_hash_from_name(name) || strlen(name) >= sizeof c->md) {
+    /* SHA-256/384/512: the appliance signs with nothing weaker */
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || vhsm_hash_from_name(name) < VHSM_SHA256 ||
+        strlen(name) >= sizeof c->md) {
       vhsm_prov_raise(c->prov, VHSM_UNSUPPORTED_MECHANISM, "digest %s is not supported by vhsm signing",
                       name ? name : "?");
       return 0;
@@ -99,8 +105,33 @@ static int sig_set_ctx_params(void *vctx, const OSSL_PARAM params[]) {
     }
     c->pss = mode == RSA_PKCS1_PSS_PADDING;
   }
-  /* PSS salt: the appliance always uses the digest length; verifiers accept it with saltlen auto */
+  /* PSS salt: the appliance always uses the digest length (what TLS 1.3 and X.509 expect); a request
+     for another length is refused at signing time, when the digest is known */
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_PSS_SALTLEN))) {
+    const char *s = NULL;
+    if (p->data_type == OSSL_PARAM_UTF8_STRING && OSSL_PARAM_get_utf8_string_ptr(p, &s))
+      c->saltlen = !strcmp(s, "digest") ? RSA_PSS_SALTLEN_DIGEST : !strcmp(s, "auto") ? RSA_PSS_SALTLEN_AUTO
+                   : !strcmp(s, "max") ? RSA_PSS_SALTLEN_MAX : atoi(s);
+    else if (!OSSL_PARAM_get_int(p, &c->saltlen))
+      return 0;
+  }
+  if ((p = OSSL_PARAM_locate_const(params, OSSL_SIGNATURE_PARAM_MGF1_DIGEST))) {
+    const char *name = NULL;
+    if (!OSSL_PARAM_get_utf8_string_ptr(p, &name) || strlen(name) >= sizeof c->mgf1) return 0;
+    strcpy(c->mgf1, name);
+  }
   return 1;
+}
+
+/* PSS as the appliance does it: salt = digest length, MGF1 with the signing digest. */
+static int pss_supported(const sig_ctx *c, int hash) {
+  int salt_ok = c->saltlen == RSA_PSS_SALTLEN_DIGEST || c->saltlen == RSA_PSS_SALTLEN_AUTO ||
+                (c->saltlen > 0 && (size_t)c->saltlen == vhsm_hash_size(hash));
+  int mgf1_ok = !c->mgf1[0] || vhsm_hash_from_name(c->mgf1) == hash;
+  if (salt_ok && mgf1_ok) return 1;
+  vhsm_prov_raise(c->prov, VHSM_UNSUPPORTED_MECHANISM,
+                  "vhsm RSA-PSS uses salt length = digest length and MGF1 with the signing digest");
+  return 0;
 }
 
 static int sig_init(sig_ctx *c, void *keydata, const char *mdname, const OSSL_PARAM params[]) {
@@ -127,10 +158,12 @@ static int do_sign(sig_ctx *c, unsigned char *sig, size_t *siglen, size_t sigsiz
     *siglen = max_size(c->key);
     return 1;
   }
+  int hash = hash_of(c, len);
+  if (c->pss && c->key->type == VHSM_KEY_RSA && !pss_supported(c, hash)) return 0;
   vhsm *h = vhsm_prov_handle(c->prov);
   if (!h) return 0;
   size_t cap = sigsize;
-  int rc = vhsm_sign(h, c->key->id, sign_alg(c, hash_of(c, len)), prehashed ? VHSM_SIGN_PREHASHED : 0, data, len,
+  int rc = vhsm_sign(h, c->key->id, sign_alg(c, hash), prehashed ? VHSM_SIGN_PREHASHED : 0, data, len,
                      sig, &cap);
   if (rc) {
     vhsm_prov_raise_from(c->prov, rc, c->key->id);
@@ -183,7 +216,7 @@ static int sig_digest_sign(void *vctx, unsigned char *sig, size_t *siglen, size_
   return sig_digest_sign_update(c, tbs, tbslen) && sig_digest_sign_final(c, sig, siglen, sigsize);
 }
 
-/* DER AlgorithmIdentifiers, so certificates and requests can be signed (RSA-PSS is not offered there). */
+/* DER AlgorithmIdentifiers, so certificates and requests can be signed. */
 static const unsigned char AID_ED25519[] = {0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, 0x70};
 static const unsigned char AID_ECDSA[3][12] = {
     {0x30, 0x0a, 0x06, 0x08, 0x2a, 0x86, 0x48, 0xce, 0x3d, 0x04, 0x03, 0x02},
@@ -193,6 +226,22 @@ static const unsigned char AID_RSA[3][15] = {
     {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0b, 0x05, 0x00},
     {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0c, 0x05, 0x00},
     {0x30, 0x0d, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0d, 0x05, 0x00}};
+/* RSASSA-PSS with SHA-256, MGF1-SHA-256, salt 32 (as OpenSSL writes it); the hash and the salt are patched */
+static const unsigned char AID_PSS_SHA256[67] = {
+    0x30, 0x41, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x0a, 0x30, 0x34, 0xa0, 0x0f,
+    0x30, 0x0d, 0x06, 0x09, 0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa1, 0x1c,
+    0x30, 0x1a, 0x06, 0x09, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 0x01, 0x01, 0x08, 0x30, 0x0d, 0x06, 0x09,
+    0x60, 0x86, 0x48, 0x01, 0x65, 0x03, 0x04, 0x02, 0x01, 0x05, 0x00, 0xa2, 0x03, 0x02, 0x01, 0x20};
+enum { PSS_HASH_AT = 29, PSS_MGF1_HASH_AT = 59, PSS_SALT_AT = 66 };
+
+static int set_pss_aid(const sig_ctx *c, OSSL_PARAM *p, int hash) {
+  unsigned char aid[sizeof AID_PSS_SHA256];
+  if (!pss_supported(c, hash)) return 0;
+  memcpy(aid, AID_PSS_SHA256, sizeof aid);
+  aid[PSS_HASH_AT] = aid[PSS_MGF1_HASH_AT] = (unsigned char)(hash - VHSM_SHA256 + 1); /* sha256/384/512 OIDs */
+  aid[PSS_SALT_AT] = (unsigned char)vhsm_hash_size(hash);
+  return OSSL_PARAM_set_octet_string(p, aid, sizeof aid);
+}
 
 static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
   sig_ctx *c = vctx;
@@ -200,10 +249,11 @@ static int sig_get_ctx_params(void *vctx, OSSL_PARAM params[]) {
   if ((p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_DIGEST)) && !OSSL_PARAM_set_utf8_string(p, c->md))
     return 0;
   if (c->key && (p = OSSL_PARAM_locate(params, OSSL_SIGNATURE_PARAM_ALGORITHM_ID))) {
-    int i = hash_of(c, 32) == VHSM_SHA384 ? 1 : hash_of(c, 32) == VHSM_SHA512 ? 2 : 0;
+    int hash = hash_of(c, 32), i = hash - VHSM_SHA256;
     switch (c->key->type) {
     case VHSM_KEY_ED25519: return OSSL_PARAM_set_octet_string(p, AID_ED25519, sizeof AID_ED25519);
-    case VHSM_KEY_RSA: return !c->pss && OSSL_PARAM_set_octet_string(p, AID_RSA[i], sizeof AID_RSA[i]);
+    case VHSM_KEY_RSA:
+      return c->pss ? set_pss_aid(c, p, hash) : OSSL_PARAM_set_octet_string(p, AID_RSA[i], sizeof AID_RSA[i]);
     default: return OSSL_PARAM_set_octet_string(p, AID_ECDSA[i], sizeof AID_ECDSA[i]);
     }
   }
@@ -221,6 +271,7 @@ static const OSSL_PARAM *sig_settable_ctx_params(void *vctx, void *provctx) {
                                       OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PROPERTIES, NULL, 0),
                                       OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PAD_MODE, NULL, 0),
                                       OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_PSS_SALTLEN, NULL, 0),
+                                      OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_MGF1_DIGEST, NULL, 0),
                                       OSSL_PARAM_END};
   return params;
 }
