@@ -88,7 +88,23 @@ function checkInt(name: string, value: unknown, max: number): number {
   return value;
 }
 
-function writeBody(out: Uint8Array, offset: number, schema: Schema, values: Record<string, unknown>): void {
+/** A `bytes` value left out of the encoded buffer, to be written from the caller's own buffer. */
+interface Detached {
+  /** Offset in the encoded buffer where the value belongs (just after its length). */
+  at: number;
+  value: Uint8Array;
+}
+
+/** `bytes` values this long are carried by reference in encodeFrameParts. */
+export const DETACH_BYTES_AT = 64 * 1024;
+
+function writeBody(
+  out: Uint8Array,
+  offset: number,
+  schema: Schema,
+  values: Record<string, unknown>,
+  detached?: Detached[],
+): void {
   const view = new DataView(out.buffer, out.byteOffset, out.byteLength);
   let pos = offset;
   const writeStr = (name: string, s: unknown) => {
@@ -124,6 +140,11 @@ function writeBody(out: Uint8Array, offset: number, schema: Schema, values: Reco
           throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: expected bytes`);
         }
         view.setUint32(pos, value.length);
+        if (detached && value.length >= DETACH_BYTES_AT) {
+          detached.push({ at: pos + 4, value });
+          pos += 4;
+          break;
+        }
         out.set(value, pos + 4);
         pos += 4 + value.length;
         break;
@@ -161,6 +182,49 @@ export function encodeFrame(
   writeHeader(out, { flags, opcode, status, requestId, bodyLength });
   writeBody(out, HEADER_SIZE, schema, values);
   return out;
+}
+
+/**
+ * Encodes a frame as parts to be written in order. Like encodeFrame, except that `bytes` values of
+ * DETACH_BYTES_AT or more are not copied but become parts of their own: a 1 MiB HMAC input goes
+ * from the caller's buffer to the socket without an extra copy. Those buffers must stay unchanged
+ * until the frame has been written (for a request: until its response arrives).
+ */
+export function encodeFrameParts(
+  opcode: number,
+  flags: number,
+  status: number,
+  requestId: number,
+  schema: Schema,
+  values: Record<string, unknown>,
+): Uint8Array[] {
+  let detachedBytes = 0;
+  for (const [name, type] of fieldsOf(schema)) {
+    const value = values[name];
+    if (type === "bytes" && value instanceof Uint8Array && value.length >= DETACH_BYTES_AT) {
+      detachedBytes += value.length;
+    }
+  }
+  if (detachedBytes === 0) return [encodeFrame(opcode, flags, status, requestId, schema, values)];
+  let bodyLength: number;
+  try {
+    bodyLength = sizeOf(schema, values);
+  } catch {
+    throw new VhsmError(Status.BAD_ARGUMENTS, "message fields do not match the schema");
+  }
+  const out = new Uint8Array(HEADER_SIZE + bodyLength - detachedBytes);
+  writeHeader(out, { flags, opcode, status, requestId, bodyLength });
+  const detached: Detached[] = [];
+  writeBody(out, HEADER_SIZE, schema, values, detached);
+  const parts: Uint8Array[] = [];
+  let from = 0;
+  for (const d of detached) {
+    if (d.at > from) parts.push(out.subarray(from, d.at));
+    parts.push(d.value);
+    from = d.at;
+  }
+  if (from < out.length) parts.push(out.subarray(from));
+  return parts;
 }
 
 export function encodeRequest<N extends MessageName>(

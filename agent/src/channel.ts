@@ -71,12 +71,16 @@ export class Channel {
     return id;
   }
 
-  /** Sends an encoded request frame whose id is `id`; resolves with the response frame. */
-  send(id: number, frame: Uint8Array): Promise<Frame> {
+  /**
+   * Sends an encoded request frame whose id is `id` (one buffer, or the parts from encodeFrameParts);
+   * resolves with the response frame.
+   */
+  send(id: number, frame: Uint8Array | readonly Uint8Array[]): Promise<Frame> {
     if (this.closed) return Promise.reject(this.closeReason!);
     return new Promise((resolve, reject) => {
       this.pending.set(id, { resolve, reject });
-      this.transport!.send(frame);
+      if (frame instanceof Uint8Array) this.transport!.send(frame);
+      else for (const part of frame) this.transport!.send(part);
     });
   }
 

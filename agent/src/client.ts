@@ -1,9 +1,10 @@
 /**
  * VhsmClient: the agent library. Holds key ids, never key material. Pipelines requests on one
  * connection; after an appliance restart it reconnects and logs in again by itself, retrying the
- * requests that are safe to repeat.
+ * requests that are safe to repeat. Large inputs (64 KiB and up) are sent from the caller's buffer
+ * without a copy: leave a buffer unchanged until the call that was given it has settled.
  */
-import { decodeBody, encodeFrame } from "../../protocol/codec.ts";
+import { decodeBody, encodeFrameParts } from "../../protocol/codec.ts";
 import { DEFAULT_MAX_BODY, HEADER_SIZE } from "../../protocol/frame.ts";
 import {
   ERROR_BODY,
@@ -177,7 +178,7 @@ export class VhsmClient {
   ): Promise<Response<N>> {
     const spec = MESSAGES[name];
     const id = channel.allocateId();
-    const frame = await channel.send(id, encodeFrame(spec.opcode, 0, Status.OK, id, spec.request, req));
+    const frame = await channel.send(id, encodeFrameParts(spec.opcode, 0, Status.OK, id, spec.request, req));
     if (frame.status !== Status.OK) {
       let message = "";
       try {
