@@ -3,7 +3,7 @@
  * client library and OpenSSL shims in dist/lib + dist/include when agent/c exists.
  */
 
-import { existsSync, mkdirSync, rmSync } from "node:fs";
+import { chmodSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { $ } from "bun";
 
@@ -50,7 +50,13 @@ if (want("appliance")) await compile("appliance/main.ts", "vhsm-appliance");
 if (want("agent")) {
   await compile("agent/cli/main.ts", "vhsm");
   // a single-file bundle for client containers that have Node but no Bun
-  await $`${bun} build --target=node --minify ${join(root, "agent/cli/main.ts")} --outfile ${join(dist, "vhsm.mjs")}`.quiet();
+  const mjs = join(dist, "vhsm.mjs");
+  await $`${bun} build --target=node --minify ${join(root, "agent/cli/main.ts")} --outfile ${mjs}`.quiet();
+  // the bundle keeps the entry's `#!/usr/bin/env bun` (and --banner goes below it): swap in node's
+  const code = readFileSync(mjs, "utf8");
+  const body = code.startsWith("#!") ? code.slice(code.indexOf("\n") + 1) : code;
+  writeFileSync(mjs, `#!/usr/bin/env node\n${body}`);
+  chmodSync(mjs, 0o755);
   console.log("built dist/vhsm.mjs");
 }
 if (want("provision") && existsSync(join(root, "provision/main.ts")))
