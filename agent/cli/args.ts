@@ -66,7 +66,11 @@ export function parse(argv: string[]): Parsed {
     const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true });
     return { values: values as Parsed["values"], positionals };
   } catch (err) {
-    throw usageError((err as Error).message.replace(/\. To specify a positional.*$/s, ""));
+    // node's messages run to several lines ("... is ambiguous.\nDid you forget ..."): the rest is the hint
+    const [message, ...rest] = (err as Error).message
+      .replace(/\. To specify a positional.*$/s, "")
+      .split("\n");
+    throw rest.length > 0 ? usageError(message!, rest.join(" ")) : usageError(message!);
   }
 }
 
