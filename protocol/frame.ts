@@ -6,6 +6,7 @@
  *
  * All integers are big-endian. `flags` bit 0 marks a response.
  */
+import type { BodyPool } from "./body-pool.ts";
 import { Status, VhsmError } from "./status.ts";
 
 export const MAGIC0 = 0x56; // 'V'
@@ -70,9 +71,14 @@ export class FrameReader {
   private readonly headerBuf = new Uint8Array(HEADER_SIZE);
   private headerFill = 0;
 
+  /**
+   * `onFrame` returns true when it is done with the body (nothing keeps a view of it): an assembled
+   * body then goes back to `pool` for the next split frame.
+   */
   constructor(
     private readonly maxBody: number,
-    private readonly onFrame: (frame: Frame) => void,
+    private readonly onFrame: (frame: Frame) => unknown,
+    private readonly pool: BodyPool | null = null,
   ) {}
 
   /** True while a frame has started but not completed. */
@@ -118,11 +124,12 @@ export class FrameReader {
       this.partialFill += take;
       pos += take;
       if (this.partialFill === header.bodyLength) {
-        const body = this.pieces.length === 1 ? this.pieces[0]! : concat(this.pieces, header.bodyLength);
+        const assembled = this.pieces.length > 1;
+        const body = assembled ? concat(this.pieces, header.bodyLength, this.pool) : this.pieces[0]!;
         this.header = null;
         this.pieces = [];
         this.partialFill = 0;
-        this.onFrame({ ...header, body });
+        if (this.onFrame({ ...header, body }) === true && assembled) this.pool?.give(body);
       }
     }
   }
@@ -145,8 +152,8 @@ export class FrameReader {
   }
 }
 
-function concat(pieces: Uint8Array[], length: number): Uint8Array {
-  const out = new Uint8Array(length);
+function concat(pieces: Uint8Array[], length: number, pool: BodyPool | null): Uint8Array {
+  const out = pool ? pool.take(length) : new Uint8Array(length);
   let offset = 0;
   for (const p of pieces) {
     out.set(p, offset);

@@ -7,6 +7,7 @@
  * answered LIMIT_EXCEEDED at once. A client that lets `maxOutboundQueue` bytes pile up is dropped.
  */
 import type { Socket } from "bun";
+import { BodyPool } from "../../protocol/body-pool.ts";
 import { decodeBody, encodeError, encodeFrame } from "../../protocol/codec.ts";
 import { FLAG_RESPONSE, type Frame, FrameReader } from "../../protocol/frame.ts";
 import { MESSAGES, type MessageName, messageName } from "../../protocol/messages.ts";
@@ -20,6 +21,19 @@ import type { Services } from "./services.ts";
 import { Session } from "./session.ts";
 import type { ContainerRow } from "./store/containers.ts";
 import { storageFailure } from "./store/database.ts";
+
+/**
+ * Bulk-data requests whose handlers only feed the body to a hash and keep no view of it once they
+ * return: their assembled bodies go back to the shared pool (one thread, so one pool).
+ */
+const BODY_DONE_ON_RETURN = new Set<MessageName>([
+  "HMAC",
+  "HMAC_UPDATE",
+  "HMAC_VERIFY",
+  "DIGEST",
+  "DIGEST_UPDATE",
+]);
+const BODY_POOL = new BodyPool();
 
 /** Bytes of requests held behind a barrier before the socket stops being read. */
 const WAITING_LIMIT = 4 * 1024 * 1024;
@@ -51,7 +65,7 @@ export class Connection implements Idleable {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.session = new Session(container, services.config.maxContextsPerSession);
-    this.reader = new FrameReader(services.config.maxFrameBody, (frame) => this.onFrame(frame));
+    this.reader = new FrameReader(services.config.maxFrameBody, (frame) => this.onFrame(frame), BODY_POOL);
     this.outbound = new Outbound((bytes) => socket.write(bytes));
     this.counters = metrics.container(container.name);
     this.counters.connections++;
@@ -76,15 +90,16 @@ export class Connection implements Idleable {
     }
   }
 
-  private onFrame(frame: Frame): void {
-    if (this.closed) return;
+  /** Returns true when the frame's body is no longer referenced (see BODY_DONE_ON_RETURN). */
+  private onFrame(frame: Frame): boolean {
+    if (this.closed) return true;
     if (frame.flags & FLAG_RESPONSE) {
       throw new VhsmError(Status.BAD_FRAME, "clients must not send response frames");
     }
     this.lastRequest = performance.now();
     if (this.inflight >= this.services.config.maxInflight) {
       this.refuseOverLimit(frame);
-      return;
+      return true;
     }
     if (this.barrier) {
       // the body is a view into a network buffer that may be reused: keep a copy
@@ -96,9 +111,9 @@ export class Connection implements Idleable {
         this.paused = true;
         this.socket.pause();
       }
-      return;
+      return true;
     }
-    this.dispatch(frame);
+    return this.dispatch(frame);
   }
 
   /** Requests not yet answered: running, waiting behind a barrier, or answered but held by a full socket. */
@@ -127,7 +142,7 @@ export class Connection implements Idleable {
     );
   }
 
-  private dispatch(frame: Frame): void {
+  private dispatch(frame: Frame): boolean {
     const name = messageName(frame.opcode);
     if (!name) {
       this.fail(
@@ -135,7 +150,7 @@ export class Connection implements Idleable {
         "session",
         new VhsmError(Status.UNKNOWN_OPCODE, `unknown opcode 0x${frame.opcode.toString(16)}`),
       );
-      return;
+      return false;
     }
     const kind = operationKind(name);
     const started = performance.now();
@@ -153,7 +168,7 @@ export class Connection implements Idleable {
       );
     } catch (err) {
       this.fail(frame, kind, err, started, name, request);
-      return;
+      return BODY_DONE_ON_RETURN.has(name);
     }
     if (result instanceof Promise) {
       const isBarrier = BARRIERS.has(name);
@@ -170,9 +185,10 @@ export class Connection implements Idleable {
         },
       );
       if (isBarrier) result.finally(() => this.releaseBarrier()).catch(() => {});
-      return;
+      return false;
     }
     this.succeed(frame, name, kind, result, started, request);
+    return BODY_DONE_ON_RETURN.has(name);
   }
 
   private releaseBarrier(): void {

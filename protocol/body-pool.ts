@@ -1,0 +1,37 @@
+/**
+ * Buffers for assembling frames that arrive in several chunks (a 1 MiB request comes in ~5). A fresh
+ * 1 MiB buffer per frame costs more than copying into it (allocation, zeroing, page faults: 135 vs
+ * 48 us per MiB measured here), so buffers the consumer is done with are kept for the next frame.
+ * Bounded: a few buffers of at most POOLED_MAX bytes, whatever the traffic.
+ */
+
+const POOLED_MIN = 64 * 1024;
+const POOLED_MAX = 2 * 1024 * 1024;
+const KEEP = 4;
+
+export class BodyPool {
+  private readonly free: Uint8Array[] = [];
+
+  /** A buffer of exactly `length` bytes, contents undefined. */
+  take(length: number): Uint8Array {
+    if (length > POOLED_MAX) return new Uint8Array(length);
+    for (let i = 0; i < this.free.length; i++) {
+      const buf = this.free[i]!;
+      if (buf.length >= length) {
+        this.free.splice(i, 1);
+        return buf.subarray(0, length);
+      }
+    }
+    // power-of-two capacities so that one buffer serves the slightly different sizes of similar frames
+    let capacity = POOLED_MIN;
+    while (capacity < length) capacity *= 2;
+    return new Uint8Array(capacity).subarray(0, length);
+  }
+
+  /** Hands back a buffer from take() once nothing refers to it any more. */
+  give(body: Uint8Array): void {
+    const whole = new Uint8Array(body.buffer, 0, body.buffer.byteLength);
+    if (whole.length < POOLED_MIN || whole.length > POOLED_MAX || this.free.length >= KEEP) return;
+    this.free.push(whole);
+  }
+}
