@@ -7,7 +7,8 @@
  */
 import { afterAll, describe, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
-import { createConnection, type Socket } from "node:net";
+import { createConnection } from "node:net";
+import { spawn } from "bun";
 import type { VhsmClient } from "../agent/index.ts";
 import { encodeRequest } from "../protocol/codec.ts";
 import { DEFAULT_MAX_BODY, type Frame, FrameReader, HEADER_SIZE, writeHeader } from "../protocol/frame.ts";
@@ -175,22 +176,32 @@ describe("in-flight requests per connection (--max-inflight 8)", () => {
     const app = await appliance(["--max-inflight", "8"]);
     const good = await bystander(app);
     const before = await probe(good, 50);
-    const slow = await PausedClient.open(app.socketOf("good"), "alice");
-    slow.pause();
+    // 60 requests for 256 KiB each, 5 ms apart, read only after 1.5 s: once the socket is full,
+    // the answers held back count as in flight and requests beyond 8 are refused at once
     const n = 60;
-    for (let i = 0; i < n; i++) slow.write(encodeRequest("RANDOM", 1000 + i, { length: 256 * 1024 }));
-    await Bun.sleep(500);
+    const slow = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 1000, { length: 256 * 1024 }),
+      {
+        count: n,
+        gapMs: 5,
+        readAfterSeconds: 1.5,
+      },
+    );
+    await Bun.sleep(800);
     const during = await probe(good, 50);
-    slow.resume();
-    const frames = await slow.frames(n, 15_000);
-    const ok = frames.filter((f) => f.status === Status.OK).length;
-    const refused = frames.filter((f) => f.status === Status.LIMIT_EXCEEDED).length;
-    console.log(`[limits] in-flight with a paused reader: ${ok} answered, ${refused} LIMIT_EXCEEDED of ${n}`);
+    const frames = await slow.frames;
+    const answers = frames.slice(2);
+    const ok = answers.filter((f) => f.status === Status.OK).length;
+    const refused = answers.filter((f) => f.status === Status.LIMIT_EXCEEDED).length;
+    console.log(
+      `[limits] in-flight with a client that stops reading: ${ok} answered, ${refused} LIMIT_EXCEEDED of ${n}`,
+    );
     expect(ok + refused).toBe(n);
     expect(refused).toBeGreaterThan(0);
     expect(ok).toBeGreaterThanOrEqual(8);
-    report("in-flight with a paused reader (8)", before, during);
-    slow.destroy();
+    report("in-flight with a client that stops reading (8)", before, during);
     good.close();
   });
 });
@@ -249,9 +260,16 @@ describe("slow client (--max-outbound-queue 4 MiB)", () => {
     const good = await bystander(app);
     const before = await probe(good, 50);
     const rssBefore = rss(app);
-    const slow = await PausedClient.open(app.socketOf("good"), "alice");
-    slow.pause();
-    for (let i = 0; i < 64; i++) slow.write(encodeRequest("RANDOM", 1000 + i, { length: 1024 * 1024 }));
+    const slow = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 1000, { length: 1024 * 1024 }),
+      {
+        count: 64,
+        gapMs: 1,
+        readAfterSeconds: 30,
+      },
+    );
     await until(
       () => app.stderr.includes("client does not read its responses; disconnecting"),
       "the disconnect",
@@ -263,7 +281,7 @@ describe("slow client (--max-outbound-queue 4 MiB)", () => {
     );
     expect(rss(app) - rssBefore).toBeLessThan(48 * 1024 * 1024);
     report("slow client (4 MiB queue)", before, during);
-    slow.destroy();
+    slow.proc.kill();
     good.close();
   });
 });
@@ -274,57 +292,53 @@ function rss(app: TestAppliance): number {
 }
 
 /**
- * A logged-in client on node:net that can stop reading (pause) while it keeps writing: the appliance
- * then sees a socket whose receive side fills up, as with a client process that is stuck.
+ * A client in its own process (perl: no runtime of ours) that logs in, sends `count` copies of a request
+ * `gapMs` apart without reading anything, and only after `readAfterSeconds` reads what came back.
+ * A socket paused inside this test process would not do: the runtime may go on reading.
  */
-class PausedClient {
-  private buffered = Buffer.alloc(0);
-  private constructor(private readonly socket: Socket) {}
-
-  static async open(path: string, user: string): Promise<PausedClient> {
-    const socket = createConnection(path);
-    await new Promise<void>((resolve, reject) => socket.once("connect", resolve).once("error", reject));
-    const c = new PausedClient(socket);
-    socket.on("data", (chunk: Buffer) => {
-      c.buffered = Buffer.concat([c.buffered, chunk]);
-    });
-    socket.on("error", () => {});
-    c.write(encodeRequest("HELLO", 1, hello));
-    c.write(encodeRequest("LOGIN", 2, { user, pin: utf8(PIN) }));
-    const [, login] = await c.frames(2);
-    if (login!.status !== Status.OK) throw new Error("LOGIN failed");
-    return c;
-  }
-
-  write(bytes: Uint8Array): void {
-    this.socket.write(bytes);
-  }
-  pause(): void {
-    this.socket.pause();
-  }
-  resume(): void {
-    this.socket.resume();
-  }
-  destroy(): void {
-    this.socket.destroy();
-  }
-
-  /** Waits for `n` complete frames and removes them from the buffer. */
-  async frames(n: number, timeoutMs = 5000): Promise<{ status: number; requestId: number }[]> {
-    const out: { status: number; requestId: number }[] = [];
-    const deadline = Date.now() + timeoutMs;
-    while (out.length < n) {
-      if (this.buffered.length >= HEADER_SIZE) {
-        const bodyLength = this.buffered.readUInt32BE(12);
-        if (this.buffered.length >= HEADER_SIZE + bodyLength) {
-          out.push({ status: this.buffered.readUInt16BE(6), requestId: this.buffered.readUInt32BE(8) });
-          this.buffered = this.buffered.subarray(HEADER_SIZE + bodyLength);
-          continue;
-        }
-      }
-      if (Date.now() > deadline) throw new Error(`timed out: ${out.length} of ${n} frames`);
-      await Bun.sleep(10);
-    }
+function neverReads(
+  path: string,
+  user: string,
+  request: Uint8Array,
+  o: { count: number; gapMs: number; readAfterSeconds: number },
+): { proc: ReturnType<typeof spawn>; frames: Promise<Frame[]> } {
+  const setup = Buffer.concat([
+    encodeRequest("HELLO", 1, hello),
+    encodeRequest("LOGIN", 2, { user, pin: utf8(PIN) }),
+  ]).toString("hex");
+  const script = `
+    use IO::Socket::UNIX; use IO::Select; use Time::HiRes qw(sleep);
+    my ($path, $setup, $req, $count, $gap, $after) = @ARGV;
+    my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
+    binmode STDOUT; $| = 1;
+    sub frame { my $h = ''; while (length($h) < 16) { sysread($s, $h, 16 - length($h), length($h)) or die "eof" }
+      my $len = unpack('N', substr($h, 12, 4)); my $b = '';
+      while (length($b) < $len) { sysread($s, $b, $len - length($b), length($b)) or die "eof" } print $h, $b; }
+    syswrite($s, pack('H*', $setup)); frame(); frame();
+    for (1..$count) { syswrite($s, pack('H*', $req)); sleep($gap / 1000); }
+    sleep($after);
+    my $sel = IO::Select->new($s);
+    while ($sel->can_read(1.0)) { my $n = sysread($s, my $buf, 1 << 20); last unless $n; print $buf; }`;
+  const proc = spawn(
+    [
+      "perl",
+      "-e",
+      script,
+      path,
+      setup,
+      Buffer.from(request).toString("hex"),
+      String(o.count),
+      String(o.gapMs),
+      String(o.readAfterSeconds),
+    ],
+    { stdout: "pipe", stderr: "pipe" },
+  );
+  const frames = new Response(proc.stdout as ReadableStream<Uint8Array>).arrayBuffer().then((bytes) => {
+    const out: Frame[] = [];
+    new FrameReader(DEFAULT_MAX_BODY, (f) => out.push({ ...f, body: f.body.slice() })).push(
+      new Uint8Array(bytes),
+    );
     return out;
-  }
+  });
+  return { proc, frames };
 }
