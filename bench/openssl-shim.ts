@@ -103,7 +103,8 @@ function report(samples: Sample[]): string {
     "The vhsm figures include one round trip to the appliance per operation (Unix socket, framed " +
       "protocol, one request in flight); the default provider computes in the calling thread. Both run " +
       "in the same process one after the other, so the ratio is less disturbed by other load than the " +
-      "figures are. ECDSA is hashed in-process and signed prehashed by the appliance.",
+      "figures are. ECDSA messages up to 16 KiB go to the appliance whole (it signs them natively); " +
+      "longer ones are hashed in-process and signed prehashed.",
   ].join("\n");
 }
 

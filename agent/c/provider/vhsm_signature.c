@@ -10,6 +10,8 @@
 
 #include "vhsm_prov.h"
 
+#define SMALL_MESSAGE 16384 /* a TLS 1.3 CertificateVerify signs ~130 bytes */
+
 typedef struct {
   vhsm_prov *prov;
   vhsm_key *key;
@@ -18,8 +20,11 @@ typedef struct {
   int saltlen;     /* RSA_PSS_SALTLEN_DIGEST (the appliance's), _AUTO, or a length */
   char mgf1[32];   /* "" or the MGF1 digest asked for; the appliance uses the signing digest */
   EVP_MD_CTX *mdctx;
-  unsigned char *msg; /* Ed25519 one-shot message buffer */
+  /* ECDSA: messages up to SMALL_MESSAGE are sent whole (the appliance signs them with its native
+     code, ~10x faster than its prehashed path); longer ones are hashed here from the first byte over */
+  unsigned char *msg;
   size_t msg_len;
+  int hashing;
 } sig_ctx;
 
 static void *sig_newctx(void *provctx, const char *propq) {
@@ -45,10 +50,13 @@ static void *sig_dupctx(void *vctx) {
   c->pss = src->pss;
   c->saltlen = src->saltlen;
   if ((c->key = src->key)) __atomic_add_fetch(&c->key->refs, 1, __ATOMIC_ACQ_REL);
-  if (src->mdctx && (!(c->mdctx = EVP_MD_CTX_new()) || !EVP_MD_CTX_copy_ex(c->mdctx, src->mdctx))) {
+  c->hashing = src->hashing;
+  if ((src->msg_len && !(c->msg = malloc(SMALL_MESSAGE))) ||
+      (src->mdctx && (!(c->mdctx = EVP_MD_CTX_new()) || !EVP_MD_CTX_copy_ex(c->mdctx, src->mdctx)))) {
     sig_freectx(c);
     return NULL;
   }
+  if (src->msg_len) memcpy(c->msg, src->msg, c->msg_len = src->msg_len);
   return c;
 }
 
@@ -141,6 +149,7 @@ static int sig_init(sig_ctx *c, void *keydata, const char *mdname, const OSSL_PA
   vhsm_key_unref(c->key);
   c->key = k;
   c->msg_len = 0;
+  c->hashing = 0;
   if (mdname && *mdname) {
     OSSL_PARAM md[] = {OSSL_PARAM_utf8_string(OSSL_SIGNATURE_PARAM_DIGEST, (char *)mdname, 0), OSSL_PARAM_END};
     if (!sig_set_ctx_params(c, md)) return 0;
@@ -196,12 +205,28 @@ static int sig_digest_sign_init(void *vctx, const char *mdname, void *keydata, c
 
 static int sig_digest_sign_update(void *vctx, const unsigned char *data, size_t len) {
   sig_ctx *c = vctx;
-  return c->mdctx && EVP_DigestUpdate(c->mdctx, data, len);
+  int small = c->key->type == VHSM_KEY_ECDSA_P256 || c->key->type == VHSM_KEY_ECDSA_P384;
+  if (small && !c->hashing && len <= SMALL_MESSAGE - c->msg_len) {
+    if (!c->msg && !(c->msg = malloc(SMALL_MESSAGE))) return 0;
+    memcpy(c->msg + c->msg_len, data, len);
+    c->msg_len += len;
+    return 1;
+  }
+  if (!c->mdctx) return 0;
+  if (c->msg_len && !EVP_DigestUpdate(c->mdctx, c->msg, c->msg_len)) return 0;
+  c->msg_len = 0;
+  c->hashing = 1;
+  return EVP_DigestUpdate(c->mdctx, data, len);
 }
 
 static int sig_digest_sign_final(void *vctx, unsigned char *sig, size_t *siglen, size_t sigsize) {
   sig_ctx *c = vctx;
   if (!sig) return do_sign(c, NULL, siglen, 0, NULL, 0, 1);
+  if (!c->hashing && c->key->type != VHSM_KEY_RSA) { /* a small ECDSA message, sent whole */
+    int ok = do_sign(c, sig, siglen, sigsize, c->msg ? c->msg : (const unsigned char *)"", c->msg_len, 0);
+    c->msg_len = 0;
+    return ok;
+  }
   unsigned char digest[EVP_MAX_MD_SIZE];
   unsigned int dlen = 0;
   if (!c->mdctx || !EVP_DigestFinal_ex(c->mdctx, digest, &dlen)) return 0;

@@ -120,6 +120,7 @@ int main(int argc, char **argv) {
     int ed = EVP_PKEY_is_a(pkey, "ED25519"), rsa = EVP_PKEY_is_a(pkey, "RSA");
     CHECK(sign_verify(pkey, ed ? NULL : "SHA256", 0, data, 10000), uri);
     if (!ed) CHECK(sign_verify(pkey, "SHA384", 0, data, 5000), uri);
+    if (!ed) CHECK(sign_verify(pkey, "SHA256", 0, data, 100000), "a message hashed in-process");
     if (rsa) CHECK(sign_verify(pkey, "SHA256", 1, data, 5000), "RSA-PSS");
     EVP_PKEY_free(pkey);
   }
