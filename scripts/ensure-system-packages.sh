@@ -10,6 +10,7 @@ command -v tmux >/dev/null || need+=(tmux)
 command -v musl-gcc >/dev/null || need+=(musl-tools)
 [ -f /usr/include/openssl/provider.h ] || need+=(libssl-dev)
 command -v pkg-config >/dev/null || need+=(pkg-config)
+command -v valgrind >/dev/null || need+=(valgrind)
 [ ${#need[@]} -eq 0 ] && exit 0
 if [ "$(id -u)" -eq 0 ] && command -v apt-get >/dev/null; then
   echo "installing system packages: ${need[*]}"
