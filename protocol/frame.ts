@@ -48,13 +48,14 @@ export function readHeader(bytes: Uint8Array): FrameHeader {
   if (bytes[2] !== WIRE_VERSION) {
     throw new VhsmError(Status.UNSUPPORTED_VERSION, `unsupported wire version ${bytes[2]}`);
   }
-  const v = new DataView(bytes.buffer, bytes.byteOffset, HEADER_SIZE);
+  // byte arithmetic rather than a DataView: this runs for every frame
+  const b = bytes;
   return {
-    flags: bytes[3]!,
-    opcode: v.getUint16(4),
-    status: v.getUint16(6),
-    requestId: v.getUint32(8),
-    bodyLength: v.getUint32(12),
+    flags: b[3]!,
+    opcode: (b[4]! << 8) | b[5]!,
+    status: (b[6]! << 8) | b[7]!,
+    requestId: b[8]! * 0x1000000 + ((b[9]! << 16) | (b[10]! << 8) | b[11]!),
+    bodyLength: b[12]! * 0x1000000 + ((b[13]! << 16) | (b[14]! << 8) | b[15]!),
   };
 }
 
