@@ -4,6 +4,13 @@ import { resolve } from "node:path";
 import { Command, InvalidArgumentError } from "commander";
 import { auditVerify } from "./commands/audit-verify.ts";
 import { restore } from "./commands/restore.ts";
+import {
+  applySettings,
+  ConfigError,
+  type ConfigValues,
+  readConfigFile,
+  readEnvironment,
+} from "./config-file.ts";
 import { adminSocketPath, type RunningAppliance, SelfTestFailure, startAppliance } from "./core/appliance.ts";
 import { type ApplianceConfig, defaultConfig } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
@@ -24,8 +31,9 @@ function intOption(min: number, max: number) {
 }
 
 interface ServeOptions {
-  data: string;
-  runDir: string;
+  data?: string;
+  runDir?: string;
+  config?: string;
   headless?: boolean;
   maxPinAttempts?: number;
   maxFrame?: number;
@@ -42,8 +50,26 @@ interface ServeOptions {
   logLevel: "debug" | "info" | "warn" | "error";
 }
 
+/** Defaults < config file < VHSM_* environment < flags. */
 function configFrom(opts: ServeOptions): ApplianceConfig {
-  const config = defaultConfig(resolve(opts.data), resolve(opts.runDir));
+  let settings: ConfigValues;
+  try {
+    settings = { ...(opts.config ? readConfigFile(opts.config) : {}), ...readEnvironment(process.env) };
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err;
+    console.error(`vhsm-appliance: ${err.message}`);
+    process.exit(2);
+  }
+  const data = opts.data ?? (settings.data as string | undefined);
+  const runDir = opts.runDir ?? (settings.runDir as string | undefined);
+  if (!data || !runDir) {
+    console.error(
+      "vhsm-appliance: give --data and --run-dir (or data and runDir in --config, or VHSM_DATA/VHSM_RUN_DIR)",
+    );
+    process.exit(2);
+  }
+  const config = defaultConfig(resolve(data), resolve(runDir));
+  applySettings(config, settings);
   if (opts.maxPinAttempts !== undefined) config.maxPinAttempts = opts.maxPinAttempts;
   if (opts.maxFrame !== undefined) config.maxFrameBody = opts.maxFrame;
   if (opts.kdfLogN !== undefined) config.kdfLogN = opts.kdfLogN;
@@ -141,8 +167,12 @@ withServeOptions(
   program
     .command("serve")
     .description("run the appliance")
-    .requiredOption("--data <dir>", "data directory (key store); created with mode 0700")
-    .requiredOption("--run-dir <dir>", "run directory: admin.sock and containers/<name>/vhsm.sock"),
+    .option("--data <dir>", "data directory (key store); created with mode 0700")
+    .option("--run-dir <dir>", "run directory: admin.sock and containers/<name>/vhsm.sock")
+    .option(
+      "--config <file>",
+      "JSON settings (docs/configuration.md); flags and VHSM_* variables override it",
+    ),
 ).action(async (opts: ServeOptions) => {
   const log = new Logger(opts.logLevel);
   // on a TTY the dashboard takes over the terminal; otherwise a summary log line every few seconds
