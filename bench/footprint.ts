@@ -1,12 +1,14 @@
 /**
  * Footprint: resident memory of an idle appliance (TypeScript entry under Bun, and the compiled
  * binary when dist/ exists), the same with 16 logged-in clients, and the compiled binary's size.
+ * The baseline, measured in the same run, is a bare Bun process doing nothing.
  */
 import { existsSync, readFileSync, statSync } from "node:fs";
+import { spawn } from "bun";
 import type { VhsmClient } from "../agent/index.ts";
-import { COMPILED_APPLIANCE, startTestAppliance } from "../test/support/appliance.ts";
+import { BUN, COMPILED_APPLIANCE, startTestAppliance } from "../test/support/appliance.ts";
 import type { Bench, BenchReport } from "./lib/context.ts";
-import { fmtBytes, markdownTable } from "./lib/format.ts";
+import { fmtBytes, fmtRatio, markdownTable } from "./lib/format.ts";
 
 const CLIENTS = 16;
 
@@ -22,6 +24,18 @@ interface Row {
   appliance: string;
   idleRss: number;
   withClientsRss: number;
+}
+
+/** RSS of a Bun process that only keeps its event loop alive: the runtime's own share. */
+async function bareBunRss(settleMs: number): Promise<number> {
+  const proc = spawn([BUN, "-e", "setInterval(() => {}, 1000)"], { stdout: "ignore", stderr: "ignore" });
+  try {
+    await Bun.sleep(settleMs);
+    return rssOf(proc.pid);
+  } finally {
+    proc.kill("SIGKILL");
+    await proc.exited;
+  }
 }
 
 async function measure(compiled: boolean, settleMs: number): Promise<Row> {
@@ -50,6 +64,8 @@ export const footprintBench: Bench = {
   description: "appliance resident memory (idle, 16 clients) and compiled binary size",
   async run(ctx): Promise<BenchReport> {
     const settleMs = ctx.options.quick ? 200 : 1000;
+    const bare = await bareBunRss(settleMs);
+    ctx.progress.line(`bare bun process: RSS ${fmtBytes(bare)}`);
     const rows = [await measure(false, settleMs)];
     ctx.progress.line(`bun entry: idle RSS ${fmtBytes(rows[0]!.idleRss)}`);
     const haveBinary = existsSync(COMPILED_APPLIANCE);
@@ -58,13 +74,21 @@ export const footprintBench: Bench = {
       ctx.progress.line(`compiled: idle RSS ${fmtBytes(rows[1]!.idleRss)}`);
     }
     const table = markdownTable(
-      ["appliance", "idle RSS", `RSS with ${CLIENTS} logged-in clients`],
-      rows.map((r) => [r.appliance, fmtBytes(r.idleRss), fmtBytes(r.withClientsRss)]),
+      ["appliance", "idle RSS", "ratio to bare Bun", `RSS with ${CLIENTS} logged-in clients`],
+      [
+        ["bare `bun -e` process (baseline)", fmtBytes(bare), fmtRatio(1), "—"],
+        ...rows.map((r) => [
+          r.appliance,
+          fmtBytes(r.idleRss),
+          fmtRatio(r.idleRss / bare),
+          fmtBytes(r.withClientsRss),
+        ]),
+      ],
     );
     const size = haveBinary ? statSync(COMPILED_APPLIANCE).size : 0;
     const binary = haveBinary
       ? `Compiled binary \`dist/vhsm-appliance\`: ${fmtBytes(size)} (most of it is the Bun runtime).`
       : "No `dist/vhsm-appliance` (run `npm run build`): compiled figures skipped.";
-    return { markdown: `${table}\n\n${binary}`, data: { rows, binarySize: size } };
+    return { markdown: `${table}\n\n${binary}`, data: { bareBunRss: bare, rows, binarySize: size } };
   },
 };

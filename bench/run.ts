@@ -9,7 +9,7 @@ import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BENCHES } from "./benches.ts";
 import { BenchContext } from "./lib/context.ts";
-import { machineDescription } from "./lib/machine.ts";
+import { codeVersion, machineDescription } from "./lib/machine.ts";
 import { Progress } from "./lib/progress.ts";
 import { updateResultsFile } from "./lib/results-file.ts";
 
@@ -47,7 +47,7 @@ try {
     const appliance = options.compiled ? "compiled `dist/vhsm-appliance`" : "`bun appliance/main.ts`";
     const section = [
       `## ${bench.name}: ${bench.description}`,
-      `\`${command}\` — ${when} UTC — ${machine} — appliance: ${appliance}`,
+      `\`${command}\` — ${when} UTC — ${codeVersion(DIR)} — ${machine} — appliance: ${appliance}`,
       report.markdown,
       plots,
     ]
