@@ -32,6 +32,8 @@ export class AuditLog {
   private lastHash = GENESIS;
   private buffer: string[] = [];
   private bufferedBytes = 0;
+  /** Records that failed to reach the file (disk full): written first at the next flush. */
+  private unwritten: Buffer | null = null;
   private fileBytes = 0;
   private timer: ReturnType<typeof setInterval> | null = null;
   failures = 0;
@@ -93,25 +95,34 @@ export class AuditLog {
 
   /** Writes buffered records. With `strict`, a failure throws (the operation must fail). */
   flush(strict = false): void {
-    if (this.buffer.length === 0) return;
-    const data = `${this.buffer.join("\n")}\n`;
-    this.buffer = [];
-    this.bufferedBytes = 0;
+    if (this.buffer.length > 0) {
+      const data = Buffer.from(`${this.buffer.join("\n")}\n`);
+      this.buffer = [];
+      this.bufferedBytes = 0;
+      this.unwritten = this.unwritten ? Buffer.concat([this.unwritten, data]) : data;
+    }
+    const data = this.unwritten;
+    if (!data) return;
+    let offset = 0;
     try {
-      writeSync(this.fd, data);
+      while (offset < data.length) offset += writeSync(this.fd, data, offset);
       if (strict) fsyncSync(this.fd);
-      this.fileBytes += Buffer.byteLength(data);
+      this.unwritten = null;
     } catch (err) {
+      // keep what did not reach the file (never a duplicate of what did): the chain continues
+      // when the disk recovers, instead of showing a gap that looks like tampering
+      this.unwritten = data.subarray(offset);
       this.failures++;
       if (strict) {
         throw new VhsmError(
           Status.AUDIT_FAILED,
-          `the audit record could not be written: ${(err as Error).message}`,
+          `the audit record could not be written (it is kept and retried): ${(err as Error).message}`,
         );
       }
-      return;
+    } finally {
+      this.fileBytes += offset;
     }
-    if (this.fileBytes > this.options.rotateBytes) this.rotate();
+    if (!this.unwritten && this.fileBytes > this.options.rotateBytes) this.rotate();
   }
 
   /** Renames the current file to audit-<time>.log and continues the chain in a new file. */
