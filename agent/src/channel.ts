@@ -2,7 +2,9 @@
  * One framed connection to the appliance over a Unix socket (Bun.connect on Bun, node:net on Node).
  * Requests carry ids; responses are matched by id and may arrive in any order.
  */
+import { decodeBody } from "../../protocol/codec.ts";
 import { type Frame, FrameReader } from "../../protocol/frame.ts";
+import { ERROR_BODY } from "../../protocol/messages.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { openTransport, type Transport } from "./transport.ts";
 
@@ -19,6 +21,14 @@ function ownBody(body: Uint8Array): Uint8Array {
   return body.length * 2 >= body.buffer.byteLength ? body : body.slice();
 }
 
+function connectionError(frame: Frame): VhsmError {
+  let message = "";
+  try {
+    message = decodeBody(ERROR_BODY, frame.body).message;
+  } catch {}
+  return new VhsmError(frame.status, message);
+}
+
 export class Channel {
   private readonly pending = new Map<number, Pending>();
   private nextId = 1;
@@ -30,6 +40,12 @@ export class Channel {
 
   private constructor(maxBody: number) {
     this.reader = new FrameReader(maxBody, (frame) => {
+      if (frame.requestId === 0 && frame.status !== Status.OK) {
+        // a connection-level refusal (limit reached, idle timeout, frame error): the appliance closes
+        // the connection next, and callers should learn why rather than see CONNECTION_LOST
+        this.closeReason = connectionError(frame);
+        return;
+      }
       const p = this.pending.get(frame.requestId);
       if (!p) return; // a response to a request we gave up on
       this.pending.delete(frame.requestId);

@@ -107,7 +107,7 @@ export function aesKeyUnwrapPad(kek: Uint8Array, wrapped: Uint8Array): Buffer | 
   }
   const length = iv.readUInt32BE(4);
   const ok =
-    iv.subarray(0, 4).equals(KWP_PREFIX) &&
+    timingSafeEqual(iv.subarray(0, 4), KWP_PREFIX) &&
     length > padded.length - 8 &&
     length <= padded.length &&
     padded.subarray(length).every((x) => x === 0);
