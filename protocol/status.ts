@@ -27,6 +27,7 @@ export const Status = {
   NOT_EXPORTABLE: 21,
   TAMPERED: 22,
   AUDIT_FAILED: 23,
+  STORAGE_FULL: 24,
   // Admin-side codes (admin API and vhsm-provision)
   CONTAINER_NOT_FOUND: 32,
   CONTAINER_EXISTS: 33,
@@ -74,6 +75,8 @@ export const STATUS_EXPLANATION: Record<StatusName, string> = {
     "stored key material failed its integrity check: the key store was modified outside the appliance; restore it from a backup",
   AUDIT_FAILED:
     "the audit record could not be written and the appliance requires auditing; see the appliance log",
+  STORAGE_FULL:
+    "the appliance's disk is full: nothing was changed and reads still work; the operator must free space",
   PIN_POLICY: "the new PIN does not meet the PIN policy (length 4 to 64 bytes)",
   CONTAINER_NOT_FOUND: "no container with this name is enrolled; list them with `vhsm-provision list`",
   CONTAINER_EXISTS: "a container with this name is already enrolled",

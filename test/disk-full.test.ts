@@ -1,6 +1,6 @@
 /**
  * The data dir's disk fills up: the appliance runs on a 2 MiB tmpfs, most of it taken by a ballast
- * file, and a client generates keys until a write fails. The client must get a clean LIMIT_EXCEEDED
+ * file, and a client generates keys until a write fails. The client must get a clean STORAGE_FULL
  * (not INTERNAL, no stack in the log), the appliance must stay up and keep serving reads (HMACs,
  * key lists) to open sessions, new logins fail closed, and once the ballast is removed writes work again and the store is intact.
  * Needs root (mount); skipped with a message where mounting is not permitted.
@@ -53,7 +53,7 @@ async function expectReadsWork(c: VhsmClient): Promise<void> {
   expect(await c.keys.list()).toContain("before");
 }
 
-test("a full disk gives the client LIMIT_EXCEEDED, reads go on, and freeing space brings writes back", async () => {
+test("a full disk gives the client STORAGE_FULL, reads go on, and freeing space brings writes back", async () => {
   if (!mounted) return;
   app = await startTestAppliance({ dir });
   const c = await app.setupClient("full", "alice", PIN);
@@ -81,15 +81,15 @@ test("a full disk gives the client LIMIT_EXCEEDED, reads go on, and freeing spac
     }
   }
   console.log(`[disk-full] ${created} keys generated before the disk was full; then ${failure}: ${message}`);
-  expect(failure).toBe("LIMIT_EXCEEDED");
+  expect(failure).toBe("STORAGE_FULL");
   expect(message).toContain("disk is full");
 
   // a further write fails the same way, the session stays usable, reads work, a new login works
-  expect(await code(c.keys.import(randomBytes(32), { id: "one-more" }))).toBe("LIMIT_EXCEEDED");
+  expect(await code(c.keys.import(randomBytes(32), { id: "one-more" }))).toBe("STORAGE_FULL");
   await expectReadsWork(c);
   // a login must record its PIN attempt before the PIN is checked; with no room for that it fails
   // closed (otherwise a full disk would allow unlimited guessing)
-  expect(await code(app.client("full", "bob", PIN))).toBe("LIMIT_EXCEEDED");
+  expect(await code(app.client("full", "bob", PIN))).toBe("STORAGE_FULL");
   // the usage counters' once-a-second flush fails too: it must not take the appliance down
   await Bun.sleep(1300);
   await expectReadsWork(c);

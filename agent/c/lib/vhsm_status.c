@@ -52,6 +52,8 @@ static const status_entry STATUSES[] = {
      "restore it from a backup"},
     {VHSM_AUDIT_FAILED, "AUDIT_FAILED",
      "the audit record could not be written and the appliance requires auditing; see the appliance log"},
+    {VHSM_STORAGE_FULL, "STORAGE_FULL",
+     "the appliance's disk is full: nothing was changed and reads still work; the operator must free space"},
     {VHSM_CONTAINER_NOT_FOUND, "CONTAINER_NOT_FOUND",
      "no container with this name is enrolled; list them with `vhsm-provision list`"},
     {VHSM_CONTAINER_EXISTS, "CONTAINER_EXISTS", "a container with this name is already enrolled"},

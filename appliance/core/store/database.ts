@@ -60,7 +60,7 @@ export function storageFailure(err: unknown): VhsmError | null {
   const code = typeof e?.code === "string" ? e.code : "";
   if (code === "SQLITE_FULL" || code === "ENOSPC") {
     return new VhsmError(
-      Status.LIMIT_EXCEEDED,
+      Status.STORAGE_FULL,
       "the key store's disk is full: nothing was changed; reads still work (the operator must free space)",
     );
   }
