@@ -121,7 +121,8 @@ function report(rows: Row[], rounds: number, window: number): BenchReport {
       "MiB/s",
       "in-process ops/s",
       "ratio",
-      "CPU appliance / client",
+      "CPU busy appliance / client",
+      "CPU µs per op appliance / client",
     ],
     rows.map((r) => [
       sizeLabel(r.size),

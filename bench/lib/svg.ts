@@ -29,7 +29,8 @@ export function niceScale(max: number): { top: number; step: number } {
   const raw = max / 5;
   const mag = 10 ** Math.floor(Math.log10(raw));
   const step = [1, 2, 5, 10].map((m) => m * mag).find((s) => s >= raw)!;
-  return { top: Math.ceil(max / step) * step, step };
+  // toPrecision: 3 × 0.2 is 0.6000000000000001 in binary floating point
+  return { top: +(Math.ceil(max / step) * step).toPrecision(12), step };
 }
 
 function tickLabel(v: number): string {
