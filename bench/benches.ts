@@ -2,5 +2,6 @@
 import { footprintBench } from "./footprint.ts";
 import { hmacBench } from "./hmac.ts";
 import type { Bench } from "./lib/context.ts";
+import { signBench } from "./sign.ts";
 
-export const BENCHES: Bench[] = [hmacBench, footprintBench];
+export const BENCHES: Bench[] = [hmacBench, signBench, footprintBench];
