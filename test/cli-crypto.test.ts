@@ -7,7 +7,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createPrivateKey, createPublicKey, randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { BUN, ROOT, startTestAppliance, type TestAppliance, tempDir } from "./support/appliance.ts";
+import { ROOT, startTestAppliance, type TestAppliance, tempDir } from "./support/appliance.ts";
+import { type Run, type RunOptions, vhsmCli } from "./support/cli-runner.ts";
 import { opensslDigest } from "./support/openssl.ts";
 import {
   opensslGenerate,
@@ -31,44 +32,12 @@ afterAll(async () => {
   await app?.dispose();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-interface RunOptions {
-  env?: Record<string, string | undefined>;
-  stdin?: Uint8Array | string;
-  entry?: string[];
-}
-
-/** Runs the CLI with a clean VHSM_* environment: alice on the test container unless overridden. */
-async function vhsm(args: string[], options: RunOptions = {}): Promise<Run> {
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env)) if (!k.startsWith("VHSM_") && v !== undefined) env[k] = v;
-  const wanted = { VHSM_SOCKET: app.socketOf("crypto"), VHSM_USER: "alice", VHSM_PIN: PIN, ...options.env };
-  for (const [k, v] of Object.entries(wanted)) if (v !== undefined) env[k] = v;
-  const proc = Bun.spawn([...(options.entry ?? [BUN, "agent/cli/main.ts"]), ...args], {
-    cwd: ROOT,
-    env,
-    stdin: typeof options.stdin === "string" ? Buffer.from(options.stdin) : (options.stdin ?? "ignore"),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  return { code, stdout, stderr };
-}
-
-async function ok(args: string[], options?: RunOptions): Promise<string> {
-  const r = await vhsm(args, options);
-  if (r.code !== 0) throw new Error(`vhsm ${args.join(" ")} exited ${r.code}: ${r.stderr}${r.stdout}`);
-  return r.stdout;
-}
+/** The CLI with a clean VHSM_* environment: alice on the test container unless overridden. */
+const { vhsm, ok } = vhsmCli(() => ({
+  VHSM_SOCKET: app.socketOf("crypto"),
+  VHSM_USER: "alice",
+  VHSM_PIN: PIN,
+}));
 
 const json = async (args: string[], options?: RunOptions) =>
   JSON.parse(await ok(["--json", ...args], options));

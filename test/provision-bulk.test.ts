@@ -7,7 +7,8 @@ import { chmodSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import type { UnixSocketListener } from "bun";
 import { runCli } from "../provision/cli.ts";
-import { BUN, ROOT, startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { provisionCli } from "./support/cli-runner.ts";
 
 let app: TestAppliance;
 
@@ -18,24 +19,9 @@ afterAll(async () => {
   await app?.dispose();
 });
 
-async function cli(args: string[], o: { stdin?: string; wrap?: string[] } = {}) {
-  const proc = Bun.spawn([...(o.wrap ?? []), BUN, join(ROOT, "provision/main.ts"), ...args], {
-    env: { ...process.env, VHSM_ADMIN_SOCKET: app.adminSocket, HOME: app.dir },
-    stdin: o.stdin === undefined ? "ignore" : new Blob([o.stdin]),
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  let json: any = null;
-  try {
-    json = JSON.parse(stdout);
-  } catch {}
-  return { code, stdout, stderr, json };
-}
+const provision = provisionCli(() => app.adminSocket);
+const cli = (args: string[], o: { stdin?: string; wrap?: string[] } = {}) =>
+  provision(args, { stdin: o.stdin, wrap: o.wrap, env: { HOME: app.dir } });
 
 const names = async () =>
   ((await app.admin("GET", "/v1/containers")).json as any[]).map((c) => c.name as string).sort();

@@ -3,7 +3,8 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { VhsmClient } from "../agent/index.ts";
-import { BUN, ROOT, startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { provisionCli } from "./support/cli-runner.ts";
 
 let app: TestAppliance;
 
@@ -14,26 +15,7 @@ afterAll(async () => {
   await app?.dispose();
 });
 
-async function cli(args: string[]) {
-  const env: Record<string, string | undefined> = { ...process.env, VHSM_ADMIN_SOCKET: app.adminSocket };
-  delete env.VHSM_PIN;
-  const proc = Bun.spawn([BUN, join(ROOT, "provision/main.ts"), ...args], {
-    env,
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  let json: any = null;
-  try {
-    json = JSON.parse(stdout);
-  } catch {}
-  return { code, stdout, stderr, json };
-}
+const cli = provisionCli(() => app.adminSocket);
 
 describe("vhsm-provision operations", () => {
   test("user add --service creates a PIN-less user and says what that trades away", async () => {

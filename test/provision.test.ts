@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { existsSync, statSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { BUN, ROOT, startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { provisionCli } from "./support/cli-runner.ts";
 
 let app: TestAppliance;
 
@@ -16,33 +17,9 @@ afterAll(async () => {
   await app?.dispose();
 });
 
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-  json: any;
-}
-
-async function cli(args: string[], env: Record<string, string> = {}): Promise<Run> {
-  const base: Record<string, string | undefined> = { ...process.env, VHSM_ADMIN_SOCKET: app.adminSocket };
-  delete base.VHSM_PIN; // a PIN only when the test gives one
-  const proc = Bun.spawn([BUN, join(ROOT, "provision/main.ts"), ...args], {
-    env: { ...base, ...env },
-    stdin: "ignore",
-    stdout: "pipe",
-    stderr: "pipe",
-  });
-  const [stdout, stderr, code] = await Promise.all([
-    new Response(proc.stdout).text(),
-    new Response(proc.stderr).text(),
-    proc.exited,
-  ]);
-  let json: any = null;
-  try {
-    json = JSON.parse(stdout);
-  } catch {}
-  return { code, stdout, stderr, json };
-}
+const provision = provisionCli(() => app.adminSocket);
+/** A PIN only when the test gives one (VHSM_* from the outer environment never leaks in). */
+const cli = (args: string[], env: Record<string, string> = {}) => provision(args, { env });
 
 const noPin = {};
 const withPin = (pin: string) => ({ VHSM_PIN: pin });
