@@ -29,15 +29,26 @@ export interface Frame extends FrameHeader {
 }
 
 export function writeHeader(target: Uint8Array, h: FrameHeader): void {
-  const v = new DataView(target.buffer, target.byteOffset, HEADER_SIZE);
-  target[0] = MAGIC0;
-  target[1] = MAGIC1;
-  target[2] = WIRE_VERSION;
-  target[3] = h.flags;
-  v.setUint16(4, h.opcode);
-  v.setUint16(6, h.status);
-  v.setUint32(8, h.requestId >>> 0);
-  v.setUint32(12, h.bodyLength >>> 0);
+  // byte stores rather than a DataView (see readHeader)
+  const t = target;
+  t[0] = MAGIC0;
+  t[1] = MAGIC1;
+  t[2] = WIRE_VERSION;
+  t[3] = h.flags;
+  t[4] = h.opcode >>> 8;
+  t[5] = h.opcode;
+  t[6] = h.status >>> 8;
+  t[7] = h.status;
+  const id = h.requestId >>> 0;
+  t[8] = id >>> 24;
+  t[9] = id >>> 16;
+  t[10] = id >>> 8;
+  t[11] = id;
+  const length = h.bodyLength >>> 0;
+  t[12] = length >>> 24;
+  t[13] = length >>> 16;
+  t[14] = length >>> 8;
+  t[15] = length;
 }
 
 /** Reads a header; throws BAD_FRAME on a wrong magic or wire version. */
