@@ -273,17 +273,6 @@ function u32(b: Uint8Array, pos: number): number {
   return b[pos]! * 0x1000000 + ((b[pos + 1]! << 16) | (b[pos + 2]! << 8) | b[pos + 3]!);
 }
 
-/** Short ASCII strings (key ids, names) without a TextDecoder call; null when a byte is not ASCII. */
-function asciiOrNull(b: Uint8Array, pos: number, len: number): string | null {
-  let s = "";
-  for (let i = pos; i < pos + len; i++) {
-    const c = b[i]!;
-    if (c > 0x7f) return null;
-    s += String.fromCharCode(c);
-  }
-  return s;
-}
-
 /** Decodes a body by schema. Throws BAD_ARGUMENTS on truncation, trailing bytes or invalid UTF-8. */
 export function decodeBody<S extends Schema>(schema: S, body: Uint8Array): Fields<S> {
   const out: Record<string, unknown> = {};
@@ -296,13 +285,11 @@ export function decodeBody<S extends Schema>(schema: S, body: Uint8Array): Field
     const len = u16(body, pos);
     pos += 2;
     need(len, name);
-    let s = len <= 64 ? asciiOrNull(body, pos, len) : null;
-    if (s === null) {
-      try {
-        s = utf8Strict.decode(body.subarray(pos, pos + len));
-      } catch {
-        throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: invalid UTF-8`);
-      }
+    let s: string;
+    try {
+      s = utf8Strict.decode(body.subarray(pos, pos + len));
+    } catch {
+      throw new VhsmError(Status.BAD_ARGUMENTS, `field ${name}: invalid UTF-8`);
     }
     pos += len;
     return s;
