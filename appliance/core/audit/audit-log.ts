@@ -82,9 +82,22 @@ export class AuditLog {
     }
   }
 
+  private lastMs = 0;
+  private lastIso = "";
+
+  /** The ISO timestamp, formatted once per millisecond however many records share it. */
+  private now(): string {
+    const ms = Date.now();
+    if (ms !== this.lastMs) {
+      this.lastMs = ms;
+      this.lastIso = new Date(ms).toISOString();
+    }
+    return this.lastIso;
+  }
+
   record(event: AuditEvent): void {
     this.seq++;
-    const { line, hash } = serialise(this.seq, new Date().toISOString(), event, this.lastHash);
+    const { line, hash } = serialise(this.seq, this.now(), event, this.lastHash);
     this.lastHash = hash;
     this.records++;
     this.buffer.push(line);
