@@ -31,6 +31,8 @@ export const CONFIG_KEYS = {
   maxInflight: int(1, 1_000_000),
   idleTimeoutSeconds: int(0, 7 * 24 * 3600),
   acceptRollback: z.boolean(),
+  hashWorkers: int(0, 64),
+  offloadBytes: int(1024, 1 << 30),
 } as const;
 
 type Key = keyof typeof CONFIG_KEYS;

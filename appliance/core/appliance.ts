@@ -13,6 +13,7 @@ import { AuditLog } from "./audit/audit-log.ts";
 import { Auditor } from "./audit/auditor.ts";
 import type { ApplianceConfig } from "./config.ts";
 import { ContainerSockets } from "./container-sockets.ts";
+import { HashWorkers } from "./crypto/hash-workers.ts";
 import { runSelfTests } from "./crypto/self-test.ts";
 import type { Logger } from "./log.ts";
 import { MasterKey } from "./master-key.ts";
@@ -83,6 +84,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     usage,
     audit,
     db,
+    hashWorkers: config.hashWorkers > 0 ? new HashWorkers(config.hashWorkers, config.offloadBytes) : null,
     version: VERSION,
   };
   const metrics = new Metrics();
@@ -120,6 +122,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
       sockets.closeAll();
       await admin.stop(true);
       rmSync(adminSocket, { force: true });
+      await services.hashWorkers?.stop();
       usage.flush();
       audit.admin("APPLIANCE_STOP", VERSION, "OK");
       auditLog.close();

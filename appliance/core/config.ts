@@ -26,6 +26,10 @@ export interface ApplianceConfig {
   auditRequired: boolean;
   /** File holding the master key that wraps service users' data keys (created on first need). */
   masterKeyFile: string;
+  /** Worker threads for large one-shot HMACs/digests (0 = hash on the main thread). */
+  hashWorkers: number;
+  /** Payload size from which a one-shot HMAC/digest goes to a worker. */
+  offloadBytes: number;
   /** Rotate the audit log when it grows past this many bytes. */
   auditRotateBytes: number;
   /** Open connections per container; more are refused at accept with LIMIT_EXCEEDED. */
@@ -57,6 +61,8 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     auditRequired: false,
     masterKeyFile: join(dataDir, "master.key"),
     auditRotateBytes: 64 * 1024 * 1024,
+    hashWorkers: 2,
+    offloadBytes: 64 * 1024,
     maxConnectionsPerContainer: 4096,
     maxConnections: 16384,
     maxInflight: 1024,

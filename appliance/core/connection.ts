@@ -24,7 +24,8 @@ import { storageFailure } from "./store/database.ts";
 
 /**
  * Bulk-data requests whose handlers only feed the body to a hash and keep no view of it once they
- * return: their assembled bodies go back to the shared pool (one thread, so one pool).
+ * return — even when they answer later (a worker thread hashes a copy): their assembled bodies go
+ * back to the shared pool (one thread, so one pool).
  */
 const BODY_DONE_ON_RETURN = new Set<MessageName>([
   "HMAC",
@@ -185,7 +186,7 @@ export class Connection implements Idleable {
         },
       );
       if (isBarrier) result.finally(() => this.releaseBarrier()).catch(() => {});
-      return false;
+      return BODY_DONE_ON_RETURN.has(name);
     }
     this.succeed(frame, name, kind, result, started, request);
     return BODY_DONE_ON_RETURN.has(name);

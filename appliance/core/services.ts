@@ -3,6 +3,7 @@ import type { Database } from "bun:sqlite";
 import type { Accounts } from "./accounts.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import type { ApplianceConfig } from "./config.ts";
+import type { HashWorkers } from "./crypto/hash-workers.ts";
 import type { ContainerStore } from "./store/containers.ts";
 import type { KeyStore } from "./store/keys.ts";
 import type { UserStore } from "./store/users.ts";
@@ -16,6 +17,8 @@ export interface Services {
   accounts: Accounts;
   usage: UsageRecorder;
   audit: Auditor;
+  /** Worker threads for large one-shot hashes; null when disabled. */
+  hashWorkers: HashWorkers | null;
   db: Database;
   version: string;
 }

@@ -1,9 +1,12 @@
 /** DIGEST one-shot and DIGEST_INIT / UPDATE / FINAL. Digests need no key, but a login. */
-import { digestOnce, digestStream } from "../crypto/hash.ts";
+import { digestOnce, digestStream, hashName } from "../crypto/hash.ts";
 import type { Handler } from "./handler.ts";
 
-export const Digest: Handler<"DIGEST"> = (session, req) => {
+export const Digest: Handler<"DIGEST"> = (session, req, svc) => {
   session.requireVault();
+  if (svc.hashWorkers?.wants(req.data.length)) {
+    return svc.hashWorkers.digest(hashName(req.alg), req.data).then((digest) => ({ digest }));
+  }
   return { digest: digestOnce(req.alg, req.data) };
 };
 

@@ -15,7 +15,11 @@ function macSecret(session: Session, svc: Services, keyId: string, alg: number) 
 }
 
 export const Hmac: Handler<"HMAC"> = (session, req, svc) => {
-  return { mac: hmacOnce(req.alg, macSecret(session, svc, req.keyId, req.alg), req.data) };
+  const secret = macSecret(session, svc, req.keyId, req.alg);
+  if (svc.hashWorkers?.wants(req.data.length)) {
+    return svc.hashWorkers.hmac(hashName(req.alg), secret, req.data).then((mac) => ({ mac }));
+  }
+  return { mac: hmacOnce(req.alg, secret, req.data) };
 };
 
 export const HmacInit: Handler<"HMAC_INIT"> = (session, req, svc) => {
@@ -42,6 +46,12 @@ export const HmacVerify: Handler<"HMAC_VERIFY"> = (session, req, svc) => {
   const secret = macSecret(session, svc, req.keyId, req.alg);
   if (req.mac.length !== HASH_LENGTH[req.alg]) {
     throw new VhsmError(Status.BAD_ARGUMENTS, `an HMAC for this algorithm is ${HASH_LENGTH[req.alg]} bytes`);
+  }
+  if (svc.hashWorkers?.wants(req.data.length)) {
+    const mac = Buffer.from(req.mac); // the request's views do not outlive the handler's return
+    return svc.hashWorkers
+      .hmac(hashName(req.alg), secret, req.data)
+      .then((expected) => ({ valid: safeEqual(expected, mac) ? 1 : 0 }));
   }
   return { valid: safeEqual(hmacOnce(req.alg, secret, req.data), req.mac) ? 1 : 0 };
 };
