@@ -142,19 +142,18 @@ export class KeyStore {
     return rows.map((r) => r.key_id);
   }
 
+  /** Distinct key ids of a user: kept by triggers (migration 3), so O(1) at any key count. */
   count(userId: number): number {
-    const row = this.db
-      .query("SELECT COUNT(DISTINCT key_id) AS n FROM keys WHERE user_id = ?")
-      .get(userId) as {
-      n: number;
-    };
-    return row.n;
+    const row = this.db.query("SELECT keys FROM key_counts WHERE user_id = ?").get(userId) as {
+      keys: number;
+    } | null;
+    return row?.keys ?? 0;
   }
 
   countForContainer(containerId: number): number {
     const row = this.db
       .query(
-        "SELECT COUNT(DISTINCT k.user_id || ':' || k.key_id) AS n FROM keys k JOIN users u ON u.id = k.user_id WHERE u.container_id = ?",
+        "SELECT COALESCE(SUM(c.keys), 0) AS n FROM key_counts c JOIN users u ON u.id = c.user_id WHERE u.container_id = ?",
       )
       .get(containerId) as { n: number };
     return row.n;
