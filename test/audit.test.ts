@@ -112,4 +112,30 @@ describe("the audit log", () => {
     expect(records().some((r) => r.op === "APPLIANCE_STOP")).toBe(true);
     expect(verify("--data", app.dataDir).code).toBe(0);
   });
+
+  test("without --audit-required, high-volume operations are counted per 100 ms window: every one accounted for", async () => {
+    const counted = await startTestAppliance();
+    try {
+      const client = await counted.setupClient("busy", "dora", "pin-dora-1");
+      const id = await client.keys.generate({ id: "busy-key" });
+      await Promise.all(Array.from({ length: 500 }, () => client.hmac(id, "sha256", Buffer.from("x"))));
+      await client.hmac("nope", "sha256", Buffer.from("x")).catch(() => {});
+      await client.keys.delete(id);
+      client.close();
+      await Bun.sleep(250);
+      const all = records(join(counted.dataDir, "audit", "audit.log")).filter((r) => r.actor === "busy/dora");
+      expect(all.map((r) => [r.op, r.key, r.status, r.count])).toEqual([
+        ["LOGIN", undefined, "OK", undefined],
+        ["KEY_GENERATE", "busy-key", "OK", undefined],
+        ["HMAC", "busy-key", "OK", 500],
+        ["HMAC", "nope", "KEY_NOT_FOUND", 1],
+        ["KEY_DELETE", "busy-key", "OK", undefined],
+      ]);
+      const tally = all.find((r) => r.count === 500);
+      expect(Date.parse(tally.until)).toBeGreaterThanOrEqual(Date.parse(tally.time));
+      expect(verify("--data", counted.dataDir).code).toBe(0);
+    } finally {
+      await counted.dispose();
+    }
+  });
 });

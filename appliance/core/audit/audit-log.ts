@@ -95,9 +95,17 @@ export class AuditLog {
     return this.lastIso;
   }
 
-  record(event: AuditEvent): void {
+  /** Called at the start of every flush (the auditor writes its counted operations then). */
+  beforeFlush: (() => void) | null = null;
+
+  get required(): boolean {
+    return this.options.required;
+  }
+
+  /** Appends a record; `time` defaults to now. */
+  record(event: AuditEvent, time?: string): void {
     this.seq++;
-    const { line, hash } = serialise(this.seq, this.now(), event, this.lastHash);
+    const { line, hash } = serialise(this.seq, time ?? this.now(), event, this.lastHash);
     this.lastHash = hash;
     this.records++;
     this.buffer.push(line);
@@ -108,6 +116,15 @@ export class AuditLog {
 
   /** Writes buffered records. With `strict`, a failure throws (the operation must fail). */
   flush(strict = false): void {
+    if (this.beforeFlush && !strict) {
+      const hook = this.beforeFlush;
+      this.beforeFlush = null; // the hook records, and a record may flush: no recursion
+      try {
+        hook();
+      } finally {
+        this.beforeFlush = hook;
+      }
+    }
     if (this.buffer.length > 0) {
       const data = Buffer.from(`${this.buffer.join("\n")}\n`);
       this.buffer = [];

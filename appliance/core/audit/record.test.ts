@@ -7,6 +7,15 @@ describe("audit records", () => {
     const events = [
       { actor: "web/alice", op: "HMAC", key: "k1", status: "OK" },
       { actor: "web", op: "LOGIN", status: "BAD_CREDENTIALS" },
+      {
+        actor: "web/bob",
+        op: "SIGN",
+        key: "k2",
+        version: 2,
+        status: "OK",
+        count: 1500,
+        until: "2026-11-25T00:00:00.099Z",
+      },
       { actor: "web/alice", op: "SIGN", key: 'odd "key"\\\n\u2028', version: 3, status: "OK", detail: "é ✓" },
     ];
     let prev = GENESIS;

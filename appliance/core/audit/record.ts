@@ -14,6 +14,9 @@ export interface AuditRecord {
   key?: string;
   version?: number;
   status: string;
+  /** Counted operations: how many, and the time of the last (`time` is the first). */
+  count?: number;
+  until?: string;
   detail?: string;
   prev: string;
   hash: string;
@@ -43,6 +46,7 @@ export function serialise(
   if (event.key !== undefined) body += `,"key":${str(event.key)}`;
   if (event.version !== undefined) body += `,"version":${event.version}`;
   body += `,"status":${str(event.status)}`;
+  if (event.count !== undefined) body += `,"count":${event.count},"until":"${event.until}"`;
   if (event.detail !== undefined) body += `,"detail":${str(event.detail)}`;
   body += `,"prev":"${prev}"}`;
   const hash = chainHash(prev, body);
