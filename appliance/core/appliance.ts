@@ -88,6 +88,8 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     version: VERSION,
   };
   const metrics = new Metrics();
+  // the dashboard's event panel (in-process or through `top`) shows the recent log lines
+  metrics.recentLog = log.recent;
   const sockets = new ContainerSockets(services, metrics, log);
   const actions = new AdminActions(services, sockets, metrics, selfTest);
 

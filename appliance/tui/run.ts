@@ -13,7 +13,6 @@ export function interactiveTerminal(): boolean {
 
 /** For `serve`: the dashboard on a TTY; quitting it stops the appliance. Otherwise summary lines. */
 export async function serveDashboard(appliance: RunningAppliance, headless: boolean): Promise<void> {
-  appliance.metrics.recentLog = appliance.log.recent;
   const source = inProcessSource(appliance.actions);
   if (headless || !interactiveTerminal()) {
     startSummaryLines(source, (line) => process.stderr.write(`${line}\n`));
