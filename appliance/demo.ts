@@ -31,6 +31,10 @@ In another terminal, from this directory:
   echo -n hello | npm run -s vhsm -- hmac --key demo-key --alg sha256
   echo -n hello | npm run -s vhsm -- digest --alg sha256
   npm run -s vhsm -- key list
+  npm run -s vhsm -- key generate --type ed25519 --id demo-signer
+  echo -n hello | npm run -s vhsm -- sign --key demo-signer
+
+Watch it live:  npm run -s appliance -- top --admin-socket ${rel(appliance.adminSocket)}
 
 `;
   return { instructions, pinFile, socket: enrolled.socket };
