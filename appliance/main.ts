@@ -132,7 +132,11 @@ function withServeOptions(cmd: Command): Command {
     )
     .option("--kdf-log-n <n>", "scrypt cost log2(N) for new PINs (default 15)", intOption(10, 22))
     .option("--audit-required", "fail operations whose audit record cannot be written")
-    .option("--max-connections <n>", "open client connections in total (default 16384)", intOption(1, 1 << 20))
+    .option(
+      "--max-connections <n>",
+      "open client connections in total (default 16384)",
+      intOption(1, 1 << 20),
+    )
     .option(
       "--max-connections-per-container <n>",
       "open client connections per container (default 4096)",
