@@ -62,6 +62,9 @@ export async function runDashboard(source: DashboardSource, mode: DashboardMode)
     maxFps: 4,
     alternateScreen: true,
     patchConsole: true,
+    // the caller already chose the dashboard because stdin and stdout are terminals; ink would
+    // otherwise fall back to printing only the last frame whenever CI=true is in the environment
+    interactive: true,
   });
   await instance.waitUntilExit();
 }
