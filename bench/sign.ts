@@ -1,88 +1,111 @@
 /**
- * Signatures per second through the appliance vs in-process node:crypto with a key of the same type
- * (the CryptoPro HSM figure the original slides quote is 15,000 signatures/s): Ed25519, ECDSA P-256,
- * RSA-2048 PKCS#1 v1.5, 32-byte messages. Best of interleaved rounds, as in the hmac bench.
+ * Signatures per second (Ed25519, ECDSA P-256, RSA-2048; 32-byte messages) through the appliance,
+ * against the in-process ceilings (node:crypto, one thread; `openssl speed -multi 2`) and the peer
+ * users run today, SoftHSM2 through PKCS#11 in-process and behind `p11-kit server` (issue 9). All in
+ * one run; every figure is the best of interleaved rounds, as in the hmac bench. Each system's
+ * signatures are checked with node:crypto against the public key before they count.
  */
-import { createPublicKey, generateKeyPairSync, type KeyObject, randomBytes, sign, verify } from "node:crypto";
+import { createHash, createPublicKey, type KeyObject, randomBytes, sign, verify } from "node:crypto";
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import type { VhsmClient } from "../agent/index.ts";
-import type { Bench, BenchReport } from "./lib/context.ts";
-import { fmtFixed, fmtInt, fmtRatio, markdownTable } from "./lib/format.ts";
+import type { Bench, BenchContext, BenchReport } from "./lib/context.ts";
+import type { FleetResult } from "./lib/fleet.ts";
+import { fmtInt } from "./lib/format.ts";
 import { measureAsync, measureSync } from "./lib/load.ts";
-import { barChart } from "./lib/svg.ts";
+import { opensslSpeed } from "./lib/openssl-speed.ts";
+import { SoftHsmPeer, softhsmUnavailable } from "./lib/softhsm.ts";
+import { buildCDriver, cFleet, type Login, tsFleet } from "./lib/vhsm-fleet.ts";
+import { type Figures, signReport } from "./sign-report.ts";
+import {
+  ALGORITHMS,
+  type Algorithm,
+  C_PROCESSES,
+  IN_PROCESS_LOADS,
+  PEER_PROCESSES,
+  TS_FLEET,
+} from "./sign-systems.ts";
 
-interface Algorithm {
-  label: string;
-  keyType: "ed25519" | "ecdsa-p256" | "rsa-2048";
-  alg: "ed25519" | "ecdsa-sha256" | "rsa-pkcs1-sha256";
-  /** node:crypto's digest argument for sign()/verify(). */
-  digest: string | null;
-  local: () => KeyObject;
+const LOGIN = { user: "signer", pin: "signer-pin-1" };
+
+function checkSignature(a: Algorithm, message: Buffer, key: KeyObject, signature: Buffer, who: string): void {
+  if (!verify(a.digest, message, key, signature))
+    throw new Error(`${a.label}: the signature from ${who} does not verify with node:crypto`);
 }
 
-const ALGORITHMS: Algorithm[] = [
-  {
-    label: "Ed25519",
-    keyType: "ed25519",
-    alg: "ed25519",
-    digest: null,
-    local: () => generateKeyPairSync("ed25519").privateKey,
-  },
-  {
-    label: "ECDSA P-256",
-    keyType: "ecdsa-p256",
-    alg: "ecdsa-sha256",
-    digest: "sha256",
-    local: () => generateKeyPairSync("ec", { namedCurve: "P-256" }).privateKey,
-  },
-  {
-    label: "RSA-2048",
-    keyType: "rsa-2048",
-    alg: "rsa-pkcs1-sha256",
-    digest: "sha256",
-    local: () => generateKeyPairSync("rsa", { modulusLength: 2048 }).privateKey,
-  },
-];
-/** [clients, in flight per client] */
-const LOADS: [number, number][] = [
-  [1, 1],
-  [1, 16],
-  [16, 16],
-];
-
-interface Row {
-  label: string;
-  clients: number;
-  inFlight: number;
-  opsPerSecond: number;
-  baseline: number;
-  applianceCpu: number;
+/** Starts what can run; a part that cannot is skipped with its reason in the notes. */
+async function prepare(ctx: BenchContext, dir: string, notes: string[]) {
+  let cDriver: string | null = null;
+  try {
+    cDriver = buildCDriver(dir);
+  } catch (e) {
+    notes.push(`vhsm C client skipped: ${(e as Error).message.split("\n")[0]}`);
+  }
+  let peer: SoftHsmPeer | null = null;
+  const missing = softhsmUnavailable();
+  if (missing) notes.push(`SoftHSM2 skipped: ${missing}.`);
+  else peer = await SoftHsmPeer.create(dir);
+  ctx.progress.line(`SoftHSM2: ${peer ? "token ready, p11-kit server up" : missing}`);
+  return { cDriver, peer };
 }
 
 export const signBench: Bench = {
   name: "sign",
-  description: "signatures/s (Ed25519, ECDSA P-256, RSA-2048): appliance vs in-process node:crypto",
+  description:
+    "signatures/s (Ed25519, ECDSA P-256, RSA-2048): vhsm vs in-process crypto and SoftHSM2 (PKCS#11)",
   async run(ctx): Promise<BenchReport> {
     const app = await ctx.appliance();
     const pid = app.proc!.pid;
-    const clients: VhsmClient[] = [await app.setupClient("bench-sign", "signer", "signer-pin-1")];
-    for (let i = 1; i < 16; i++) clients.push(await app.client("bench-sign", "signer", "signer-pin-1"));
+    const clients: VhsmClient[] = [await app.setupClient("bench-sign", LOGIN.user, LOGIN.pin)];
+    for (let i = 1; i < 16; i++) clients.push(await app.client("bench-sign", LOGIN.user, LOGIN.pin));
+    const login: Login = { socket: app.socketOf("bench-sign"), ...LOGIN };
     const message = randomBytes(32);
-    const best = new Map<string, Row>();
+    const digest = createHash("sha256").update(message).digest();
+    const dir = mkdtempSync(join(tmpdir(), "vhsm-bench-sign-"));
+    const notes: string[] = [];
+    const figures: Figures = {};
+    const record = (
+      a: Algorithm,
+      system: string,
+      r: FleetResult | { opsPerSecond: number; watchedCpu?: number },
+    ) => {
+      figures[a.label] ??= {};
+      const row = figures[a.label]!;
+      const prev = row[system];
+      const error = "error" in r ? r.error : undefined;
+      if (!prev || (!error && r.opsPerSecond > prev.opsPerSecond))
+        row[system] = { opsPerSecond: r.opsPerSecond, applianceCpu: r.watchedCpu, error };
+      ctx.progress.line(
+        `${a.label}, ${system}: ${error ? `fails (${error})` : `${fmtInt(r.opsPerSecond)}/s`}`,
+      );
+    };
+    const { cDriver, peer } = await prepare(ctx, dir, notes);
     try {
+      ctx.progress.line("openssl speed -multi 2 (sign and verify, 1 s each)");
+      const speeds = opensslSpeed(
+        ALGORITHMS.map((a) => a.speed),
+        2,
+        1,
+      );
+      for (const a of ALGORITHMS) record(a, "openssl", { opsPerSecond: speeds[a.speed] ?? 0 });
       const prepared = [];
       for (const a of ALGORITHMS) {
         const keyId = await clients[0]!.keys.generate({ type: a.keyType });
-        const pem = (await clients[0]!.keys.publicKey(keyId)).data;
+        const publicKey = createPublicKey((await clients[0]!.keys.publicKey(keyId)).data);
         const { signature } = await clients[0]!.sign(keyId, message, { alg: a.alg });
-        if (!verify(a.digest, message, createPublicKey(pem), signature)) {
-          throw new Error(`${a.label}: the appliance's signature does not verify with node:crypto`);
-        }
-        prepared.push({ a, keyId, local: a.local() });
+        checkSignature(a, message, publicKey, signature, "the appliance");
+        prepared.push({ a, keyId, publicKey, local: a.local() });
       }
       for (let round = 1; round <= ctx.rounds; round++) {
-        for (const { a, keyId, local } of prepared) {
-          const base = measureSync(() => sign(a.digest, message, local), ctx.window);
-          for (const [n, inFlight] of LOADS) {
+        ctx.progress.line(`round ${round} of ${ctx.rounds}`);
+        for (const { a, keyId, publicKey, local } of prepared) {
+          record(
+            a,
+            "node",
+            measureSync(() => sign(a.digest, message, local), ctx.window),
+          );
+          for (const [n, inFlight] of IN_PROCESS_LOADS) {
             const t = await measureAsync(
               clients.slice(0, n),
               inFlight,
@@ -90,68 +113,30 @@ export const signBench: Bench = {
               ctx.window,
               pid,
             );
-            const id = `${a.label}/${n}/${inFlight}`;
-            const prev = best.get(id);
-            best.set(id, {
-              label: a.label,
-              clients: n,
-              inFlight,
-              opsPerSecond: Math.max(prev?.opsPerSecond ?? 0, t.opsPerSecond),
-              baseline: Math.max(prev?.baseline ?? 0, base.opsPerSecond),
-              applianceCpu:
-                t.opsPerSecond >= (prev?.opsPerSecond ?? 0) ? (t.cpu?.appliance ?? 0) : prev!.applianceCpu,
+            record(a, `vhsm-ts-${n}x${inFlight}`, {
+              opsPerSecond: t.opsPerSecond,
+              watchedCpu: t.cpu?.appliance,
             });
-            ctx.progress.line(
-              `round ${round}: ${a.label}, ${n} client(s) × ${inFlight} in flight: ${fmtInt(t.opsPerSecond)}/s ` +
-                `(in-process ${fmtInt(base.opsPerSecond)}/s, ${fmtRatio(t.opsPerSecond / base.opsPerSecond)})`,
-            );
+          }
+          const ts = await tsFleet(login, TS_FLEET, keyId, a.alg, message, ctx.window, pid);
+          if (ts.signature) checkSignature(a, message, publicKey, ts.signature, "a TS agent process");
+          record(a, "vhsm-ts-fleet", ts);
+          if (cDriver) {
+            const c = await cFleet(cDriver, login, C_PROCESSES, keyId, a.cAlg, message, ctx.window, pid);
+            if (c.signature) checkSignature(a, message, publicKey, c.signature, "libvhsm");
+            record(a, "vhsm-c", c);
+          }
+          for (const p of peer ? PEER_PROCESSES : []) {
+            record(a, `softhsm-${p}p`, await peer!.measure(a.p11, message, digest, p, false, ctx.window));
+            record(a, `p11kit-${p}p`, await peer!.measure(a.p11, message, digest, p, true, ctx.window));
           }
         }
       }
     } finally {
       for (const c of clients) c.close();
+      await peer?.dispose();
+      rmSync(dir, { recursive: true, force: true });
     }
-    const rows = [...best.values()];
-    const table = markdownTable(
-      [
-        "key",
-        "clients",
-        "in flight",
-        "signatures/s",
-        "in-process/s",
-        "ratio",
-        "appliance CPU µs per signature",
-      ],
-      rows.map((r) => [
-        r.label,
-        String(r.clients),
-        String(r.inFlight),
-        fmtInt(r.opsPerSecond),
-        fmtInt(r.baseline),
-        fmtRatio(r.opsPerSecond / r.baseline),
-        fmtFixed((r.applianceCpu / r.opsPerSecond) * 1e6),
-      ]),
-    );
-    const chart = barChart({
-      title: "Signatures/s: vhsm vs in-process node:crypto",
-      xLabel: "key type",
-      yLabel: "signatures/s",
-      categories: ALGORITHMS.map((a) => a.label),
-      series: [
-        {
-          name: "in-process (1 thread)",
-          values: ALGORITHMS.map((a) => rows.find((r) => r.label === a.label)!.baseline),
-        },
-        ...LOADS.map(([n, f]) => ({
-          name: `vhsm, ${n} client${n > 1 ? "s" : ""} × ${f}`,
-          values: ALGORITHMS.map(
-            (a) => rows.find((r) => r.label === a.label && r.clients === n && r.inFlight === f)!.opsPerSecond,
-          ),
-        })),
-      ],
-    });
-    const note =
-      "32-byte messages; each appliance signature was verified with node:crypto against the exported public key before timing.";
-    return { markdown: `${table}\n\n${note}`, plots: [{ file: "sign.svg", svg: chart }], data: rows };
+    return signReport(figures, notes, ctx.rounds, ctx.window);
   },
 };

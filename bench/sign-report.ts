@@ -1,0 +1,125 @@
+/** The sign bench's section of RESULTS.md: figures per system, vhsm as a multiple of each, targets, plots. */
+import type { BenchReport } from "./lib/context.ts";
+import { fmtFixed, fmtInt, fmtRatio, markdownTable } from "./lib/format.ts";
+import { barChart } from "./lib/svg.ts";
+import { ALGORITHMS, SYSTEMS, TARGETS } from "./sign-systems.ts";
+
+export interface Figure {
+  opsPerSecond: number;
+  /** Share of one core the appliance used in the window (vhsm rows). */
+  applianceCpu?: number;
+  /** Why the system could not sign with this algorithm ("CKR_MECHANISM_INVALID at C_SignInit"). */
+  error?: string;
+}
+
+/** Algorithm label → system id → best figure of the run. */
+export type Figures = Record<string, Record<string, Figure>>;
+
+const VHSM = SYSTEMS.filter((s) => s.group === "vhsm");
+const OTHERS = SYSTEMS.filter((s) => s.group !== "vhsm");
+/** The plots leave out the sequential and single-connection rows: ~60 px per bar. */
+const PLOTTED = SYSTEMS.filter((s) => !["vhsm-ts-1x1", "vhsm-ts-1x16"].includes(s.id));
+
+const ok = (f: Figure | undefined): f is Figure => !!f && !f.error && f.opsPerSecond > 0;
+
+/** The best vhsm configuration of the run for one algorithm. */
+export function bestVhsm(figures: Figures, algorithm: string): { id: string; opsPerSecond: number } | null {
+  const row = figures[algorithm] ?? {};
+  const runs = VHSM.filter((s) => ok(row[s.id])).map((s) => ({
+    id: s.id,
+    opsPerSecond: row[s.id]!.opsPerSecond,
+  }));
+  return runs.sort((a, b) => b.opsPerSecond - a.opsPerSecond)[0] ?? null;
+}
+
+function cell(f: Figure | undefined): string {
+  if (!f) return "—";
+  if (f.error) return `fails (${f.error.split(" at ")[0]})`;
+  const cpu = f.applianceCpu ? ` (${fmtFixed((f.applianceCpu / f.opsPerSecond) * 1e6)} µs)` : "";
+  return `${fmtInt(f.opsPerSecond)}${cpu}`;
+}
+
+function targetRows(figures: Figures): string[][] {
+  return TARGETS.map((t) => {
+    const best = bestVhsm(figures, t.algorithm);
+    const other = t.against ? figures[t.algorithm]?.[t.against] : undefined;
+    if (!best || (t.against && !ok(other))) return [`${t.algorithm} ${t.text}`, "not measured", "—"];
+    const value = t.against ? best.opsPerSecond / other!.opsPerSecond : best.opsPerSecond;
+    const shown = t.against
+      ? `${fmtRatio(value)} (${fmtInt(best.opsPerSecond)} vs ${fmtInt(other!.opsPerSecond)})`
+      : fmtInt(value);
+    return [`${t.algorithm} ${t.text}`, shown, value >= t.goal ? "yes" : "**no**"];
+  });
+}
+
+function plots(figures: Figures): BenchReport["plots"] {
+  const perAlgorithm = ALGORITHMS.map((a) => ({
+    file: `sign-${a.label.toLowerCase().replace(/[^a-z0-9]+/g, "-")}.svg`,
+    svg: barChart({
+      title: `${a.label} signatures/s (0 = fails or skipped)`,
+      xLabel: "system",
+      yLabel: "signatures/s",
+      categories: PLOTTED.map((s) => s.short),
+      series: [{ name: a.label, values: PLOTTED.map((s) => figures[a.label]?.[s.id]?.opsPerSecond ?? 0) }],
+    }),
+  }));
+  const ratios = barChart({
+    title: "Best vhsm configuration as a multiple of each (0 = fails)",
+    xLabel: "compared with",
+    yLabel: "vhsm ÷ system",
+    categories: OTHERS.map((s) => s.short),
+    series: ALGORITHMS.map((a) => ({
+      name: a.label,
+      values: OTHERS.map((s) => {
+        const f = figures[a.label]?.[s.id];
+        return ok(f) ? (bestVhsm(figures, a.label)?.opsPerSecond ?? 0) / f.opsPerSecond : 0;
+      }),
+    })),
+  });
+  return [...perAlgorithm, { file: "sign-ratios.svg", svg: ratios }];
+}
+
+export function signReport(figures: Figures, notes: string[], rounds: number, window: number): BenchReport {
+  const head = ["system", ...ALGORITHMS.map((a) => a.label)];
+  const table = markdownTable(
+    head,
+    SYSTEMS.map((s) => [s.label, ...ALGORITHMS.map((a) => cell(figures[a.label]?.[s.id]))]),
+  );
+  const multiples = markdownTable(
+    ["best vhsm ÷", ...ALGORITHMS.map((a) => a.label)],
+    OTHERS.map((s) => [
+      s.label,
+      ...ALGORITHMS.map((a) => {
+        const f = figures[a.label]?.[s.id];
+        const best = bestVhsm(figures, a.label);
+        return best && ok(f) ? fmtRatio(best.opsPerSecond / f.opsPerSecond) : f?.error ? "—" : "not measured";
+      }),
+    ]),
+  );
+  const best = ALGORITHMS.map((a) => {
+    const b = bestVhsm(figures, a.label);
+    return `${a.label}: ${b ? SYSTEMS.find((s) => s.id === b.id)!.label : "none"}`;
+  }).join("; ");
+  const text = [
+    "Signatures/s, 32-byte messages (in brackets: the appliance's CPU time per signature).",
+    table,
+    `Best vhsm configuration per algorithm — ${best}. As a multiple of each other system:`,
+    multiples,
+    "Targets (issue 9), judged on the best vhsm configuration:",
+    markdownTable(["target", "this run", "met"], targetRows(figures)),
+    [
+      `Each figure is the best of ${rounds} interleaved round(s) of ${window} s windows (openssl speed: one`,
+      "1 s run per algorithm, which also times verification). Multi-process loads start together on a",
+      "shared clock and count over the same window. The appliance is one process with one thread; on this",
+      "2-core machine it gets one core and the clients share the other. vhsm ECDSA signs SHA-256 of the",
+      "message inside the appliance; SoftHSM2 2.6 has no CKM_ECDSA_SHA256, so its driver signs the",
+      "precomputed SHA-256 digest with CKM_ECDSA (a 32-byte hash costs ~0.1 µs against ~50 µs per",
+      "signature). SoftHSM2 runs from a private token made for the run with the keys generated inside",
+      "it, driven by `bench/lib/pkcs11-sign.c` (C_SignInit + C_Sign in a loop); the remote rows load",
+      "p11-kit's client module and go through one `p11-kit server` (one server child per connection).",
+      "The signature of every system was checked with node:crypto against its public key.",
+      ...notes,
+    ].join(" "),
+  ];
+  return { markdown: text.join("\n\n"), plots: plots(figures), data: figures };
+}
