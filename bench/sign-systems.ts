@@ -58,7 +58,7 @@ export type Group = "vhsm" | "in-process" | "SoftHSM2";
 export interface System {
   id: string;
   label: string;
-  /** Bar label in the plots (they have ~60 px per bar). */
+  /** Bar label in the plots (they have ~60 px, 8 characters, per bar). */
   short: string;
   group: Group;
 }
@@ -78,35 +78,35 @@ export const SYSTEMS: System[] = [
     ([n, f]): System => ({
       id: `vhsm-ts-${n}x${f}`,
       label: `vhsm, TS agent, ${n} connection${n > 1 ? "s" : ""} × ${f} in flight`,
-      short: `vhsm ${n}×${f}`,
+      short: n === 16 ? "vhsm 1p" : `vhsm ${n}×${f}`,
       group: "vhsm",
     }),
   ),
   {
     id: "vhsm-ts-fleet",
     label: `vhsm, TS agent, ${TS_FLEET.processes} processes × ${TS_FLEET.connections} connections × ${TS_FLEET.inFlight} in flight`,
-    short: `vhsm TS×${TS_FLEET.processes}`,
+    short: `vhsm ${TS_FLEET.processes}p`,
     group: "vhsm",
   },
   {
     id: "vhsm-c",
     label: `vhsm, C libvhsm, ${C_PROCESSES} processes × 1 in flight`,
-    short: `vhsm C×${C_PROCESSES}`,
+    short: "vhsm C",
     group: "vhsm",
   },
   { id: "node", label: "node:crypto in-process, 1 thread", short: "node", group: "in-process" },
-  { id: "openssl", label: "`openssl speed -multi 2`", short: "openssl×2", group: "in-process" },
+  { id: "openssl", label: "`openssl speed -multi 2`", short: "ossl 2p", group: "in-process" },
   ...PEER_PROCESSES.flatMap((p): System[] => [
     {
       id: `softhsm-${p}p`,
       label: `SoftHSM2 in-process, ${p} process${p > 1 ? "es" : ""}`,
-      short: p > 1 ? `SoftHSM×${p}` : "SoftHSM",
+      short: `shsm ${p}p`,
       group: "SoftHSM2",
     },
     {
       id: `p11kit-${p}p`,
       label: `SoftHSM2 via \`p11-kit server\`, ${p} process${p > 1 ? "es" : ""}`,
-      short: p > 1 ? `p11-kit×${p}` : "p11-kit",
+      short: `p11k ${p}p`,
       group: "SoftHSM2",
     },
   ]),
