@@ -9,6 +9,7 @@ import { join } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { Connection } from "./connection.ts";
 import { acceptRefusal, IdleSweeper, refuseConnection } from "./limits.ts";
+import { raiseBacklog } from "./listen-backlog.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Services } from "./services.ts";
@@ -104,6 +105,11 @@ export class ContainerSockets {
         error: (socket) => socket.data?.cleanup(),
       },
     });
+    // a pool opening more connections at once than the runtime's queue of 512 would see the rest refused
+    const backlog = Math.min(this.services.config.maxConnectionsPerContainer, 65_535);
+    const notRaised = raiseBacklog(path, backlog);
+    if (notRaised)
+      this.log.warn("accept queue left at the runtime's 512", { container: container.name, why: notRaised });
     // the directory is what gets bind-mounted into the container; the socket must be reachable by
     // the container's processes (its mapped uid/gid when given, anyone inside otherwise)
     if (container.uid !== null || container.gid !== null) {
