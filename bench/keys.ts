@@ -14,9 +14,10 @@ import type { VhsmClient } from "../agent/index.ts";
 import { startTestAppliance, type TestAppliance } from "../test/support/appliance.ts";
 import { carriedRows } from "./lib/carry.ts";
 import type { Bench, BenchContext, BenchReport } from "./lib/context.ts";
-import { fmtBytes, fmtInt, markdownTable } from "./lib/format.ts";
+import { fmtBytes, fmtFixed, fmtInt, markdownTable } from "./lib/format.ts";
 import { benchKeyId, fillKeys } from "./lib/key-fill.ts";
 import { fmtMs, type Percentiles, percentiles, rssOf } from "./lib/latency.ts";
+import { measureAsync } from "./lib/load.ts";
 import { barChart, lineChart } from "./lib/svg.ts";
 
 const OWNER = { container: "keys", user: "owner", pin: "keys-owner-pin" };
@@ -31,6 +32,8 @@ export interface KeysRow {
   startMs: number;
   startBestMs: number;
   statsPollMs: number;
+  /** Appliance CPU per KEY_INFO on random keys with 16 in flight: the lookup's cost without wake-up noise. */
+  infoCpuUs: number;
   info: Percentiles;
   hmacCold: Percentiles;
   hmacWarm: Percentiles;
@@ -82,64 +85,99 @@ async function timeEach(ids: number[], op: (id: string) => Promise<unknown>): Pr
   return percentiles(samples);
 }
 
-async function measureSize(app: TestAppliance, keys: number, sample: number): Promise<KeysRow> {
+type Latencies = Pick<KeysRow, "info" | "hmacCold" | "hmacWarm" | "signCold" | "signWarm">;
+
+/** One round on a freshly started appliance, so every key is cold to it. */
+async function measureRound(client: VhsmClient, keys: number, sample: number): Promise<Latencies> {
+  const warmUp = 50;
+  const perKind = Math.min(sample, keys / 2 - warmUp);
+  // the first requests of a fresh process run cold code, not cold keys: spend some keys on that first
+  const [hmacPool, signPool] = [pick(keys, perKind + warmUp, 0), pick(keys, perKind + warmUp, 1)];
+  const hmacIds = hmacPool.slice(warmUp);
+  const signIds = signPool.slice(warmUp);
+  // KEY_INFO caches nothing, so its keys may repeat: a fixed count keeps its p99 comparable
+  const infoIds = Array.from({ length: 2 * sample }, () => Math.floor(Math.random() * keys));
+  const hmac = (id: string) => client.hmac(id, "sha256", MESSAGE);
+  const sign = (id: string) => client.sign(id, MESSAGE);
+  await timeEach(infoIds.slice(0, 2 * warmUp), (id) => client.keys.info(id));
+  await timeEach(hmacPool.slice(0, warmUp), hmac);
+  await timeEach(signPool.slice(0, warmUp), sign);
+  const result = {
+    info: await timeEach(infoIds, (id) => client.keys.info(id)),
+    hmacCold: await timeEach(hmacIds, hmac),
+    signCold: await timeEach(signIds, sign),
+    hmacWarm: await timeEach(hmacIds, hmac),
+    signWarm: await timeEach(signIds, sign),
+  };
+  // the keys the bench wrote are real keys: a signature verifies with the exported public key
+  const probe = benchKeyId(signIds[0]!);
+  const pem = (await client.keys.publicKey(probe)).data;
+  if (!verify(null, MESSAGE, createPublicKey(pem), (await client.sign(probe, MESSAGE)).signature)) {
+    throw new Error(`signature by ${probe} does not verify`);
+  }
+  return result;
+}
+
+/** Per column, the round with the lower p99 (load from elsewhere on the machine only adds latency). */
+function better(a: Latencies | null, b: Latencies): Latencies {
+  if (!a) return b;
+  const keep = (k: keyof Latencies) => (b[k].p99 < a[k].p99 ? b[k] : a[k]);
+  return {
+    info: keep("info"),
+    hmacCold: keep("hmacCold"),
+    hmacWarm: keep("hmacWarm"),
+    signCold: keep("signCold"),
+    signWarm: keep("signWarm"),
+  };
+}
+
+async function measureSize(
+  app: TestAppliance,
+  keys: number,
+  sample: number,
+  rounds: number,
+): Promise<KeysRow> {
   const starts: number[] = [];
-  for (let i = 0; i < STARTS; i++) {
+  let best: Latencies | null = null;
+  for (let i = 0; i < Math.max(rounds, STARTS); i++) {
     if (i > 0) await app.stop();
     starts.push(await timedStart(app));
+    if (i >= rounds) continue;
+    const client = await app.client(OWNER.container, OWNER.user, OWNER.pin);
+    try {
+      best = better(best, await measureRound(client, keys, sample));
+    } finally {
+      client.close();
+    }
   }
   starts.sort((a, b) => a - b);
-  const client: VhsmClient = await app.client(OWNER.container, OWNER.user, OWNER.pin);
+  const client = await app.client(OWNER.container, OWNER.user, OWNER.pin);
+  let infoCpuUs: number;
   try {
-    const warmUp = 50;
-    const perKind = Math.min(sample, keys / 2 - warmUp);
-    // the first requests of a fresh process run cold code, not cold keys: spend some keys on that first
-    const [hmacPool, signPool] = [pick(keys, perKind + warmUp, 0), pick(keys, perKind + warmUp, 1)];
-    const hmacIds = hmacPool.slice(warmUp);
-    const signIds = signPool.slice(warmUp);
-    // KEY_INFO caches nothing, so its keys may repeat: a fixed count keeps its p99 comparable
-    const infoIds = Array.from({ length: 2 * sample }, () => Math.floor(Math.random() * keys));
-    const hmac = (id: string) => client.hmac(id, "sha256", MESSAGE);
-    const sign = (id: string) => client.sign(id, MESSAGE);
-    await timeEach(infoIds.slice(0, 2 * warmUp), (id) => client.keys.info(id));
-    await timeEach(hmacPool.slice(0, warmUp), hmac);
-    await timeEach(signPool.slice(0, warmUp), sign);
-    const info = await timeEach(infoIds, (id) => client.keys.info(id));
-    const hmacCold = await timeEach(hmacIds, hmac);
-    const signCold = await timeEach(signIds, sign);
-    const hmacWarm = await timeEach(hmacIds, hmac);
-    const signWarm = await timeEach(signIds, sign);
-    // the keys the bench wrote are real keys: a signature verifies with the exported public key
-    const probe = benchKeyId(signIds[0]!);
-    const pem = (await client.keys.publicKey(probe)).data;
-    if (!verify(null, MESSAGE, createPublicKey(pem), (await client.sign(probe, MESSAGE)).signature)) {
-      throw new Error(`signature by ${probe} does not verify`);
-    }
-    const polls = new Float64Array(5);
-    for (let i = 0; i < polls.length; i++) {
-      const t = performance.now();
-      const r = await app.admin("GET", "/v1/stats");
-      polls[i] = performance.now() - t;
-      if (r.json.status.keys !== keys)
-        throw new Error(`/v1/stats counts ${r.json.status.keys} keys, not ${keys}`);
-    }
-    const db = join(app.dataDir, "vhsm.db");
-    return {
-      keys,
-      dbBytes: statSync(db).size,
-      startMs: starts[Math.floor(starts.length / 2)]!,
-      startBestMs: starts[0]!,
-      statsPollMs: percentiles(polls).p50,
-      info,
-      hmacCold,
-      hmacWarm,
-      signCold,
-      signWarm,
-      rss: rssOf(app.proc!.pid),
-    };
+    const random = () => benchKeyId(Math.floor(Math.random() * keys));
+    const t = await measureAsync([client], 16, (c) => c.keys.info(random()), 1, app.proc!.pid);
+    infoCpuUs = (t.cpu!.appliance / t.opsPerSecond) * 1e6;
   } finally {
     client.close();
   }
+  const polls = new Float64Array(5);
+  for (let i = 0; i < polls.length; i++) {
+    const t = performance.now();
+    const r = await app.admin("GET", "/v1/stats");
+    polls[i] = performance.now() - t;
+    if (r.json.status.keys !== keys)
+      throw new Error(`/v1/stats counts ${r.json.status.keys} keys, not ${keys}`);
+  }
+  return {
+    keys,
+    dbBytes: statSync(join(app.dataDir, "vhsm.db")).size,
+    startMs: starts[Math.floor(starts.length / 2)]!,
+    startBestMs: starts[0]!,
+    statsPollMs: percentiles(polls).p50,
+    infoCpuUs,
+    ...best!,
+    rss: rssOf(app.proc!.pid),
+  };
 }
 
 export const keysBench: Bench = {
@@ -160,12 +198,12 @@ export const keysBench: Bench = {
           `${fmtInt(n)} keys written (${fmtInt(n - stored)} in ${fmtMs(performance.now() - t)} ms)`,
         );
         stored = n;
-        const row = await measureSize(app, n, sample);
+        const row = await measureSize(app, n, sample, ctx.rounds);
         rows.push(row);
         ctx.progress.line(
-          `${fmtInt(n)} keys: start ${fmtMs(row.startMs)} ms, KEY_INFO p99 ${fmtMs(row.info.p99)} ms, ` +
-            `cold HMAC/SIGN p99 ${fmtMs(row.hmacCold.p99)}/${fmtMs(row.signCold.p99)} ms, ` +
-            `warm ${fmtMs(row.hmacWarm.p99)}/${fmtMs(row.signWarm.p99)} ms, /v1/stats ${fmtMs(row.statsPollMs)} ms`,
+          `${fmtInt(n)} keys: start ${fmtMs(row.startMs)} ms, KEY_INFO CPU ${fmtFixed(row.infoCpuUs)} µs, p50/p99 ms: KEY_INFO ${fmtMs(row.info.p50)}/${fmtMs(row.info.p99)}, ` +
+            `cold HMAC ${fmtMs(row.hmacCold.p50)}/${fmtMs(row.hmacCold.p99)} SIGN ${fmtMs(row.signCold.p50)}/${fmtMs(row.signCold.p99)}, ` +
+            `warm HMAC ${fmtMs(row.hmacWarm.p50)}/${fmtMs(row.hmacWarm.p99)} SIGN ${fmtMs(row.signWarm.p50)}/${fmtMs(row.signWarm.p99)}, /v1/stats ${fmtMs(row.statsPollMs)}`,
         );
       }
     } finally {
@@ -183,6 +221,7 @@ function report(rows: KeysRow[]): BenchReport {
       "DB size",
       "start ms (median / best of 3)",
       "KEY_INFO p50 / p99 ms",
+      "KEY_INFO appliance CPU µs",
       "HMAC cold",
       "HMAC warm",
       "Ed25519 SIGN cold",
@@ -195,6 +234,7 @@ function report(rows: KeysRow[]): BenchReport {
       fmtBytes(r.dbBytes),
       `${fmtMs(r.startMs)} / ${fmtMs(r.startBestMs)}`,
       pp(r.info),
+      r.infoCpuUs === undefined ? "—" : fmtFixed(r.infoCpuUs),
       pp(r.hmacCold),
       pp(r.hmacWarm),
       pp(r.signCold),
@@ -209,11 +249,19 @@ function report(rows: KeysRow[]): BenchReport {
     "Latency columns are p50 / p99 in ms, one request in flight on one connection, on distinct random keys",
     `(${fmtInt(first.info.count)} KEY_INFO, up to ${fmtInt(first.hmacCold.count)} keys per other column; half the stored keys are HMAC, half Ed25519). Cold = first use since`,
     "the appliance started (row read, AES-GCM open, key parsed); warm = the same keys again from the vault's",
-    "cache. Start = spawning `bun appliance/main.ts serve` until `GET /health` answers (polled every 2 ms).",
+    "cache. Each size runs 3 rounds, each on a freshly started appliance with its own random keys; per column",
+    "the round with the lowest p99 is shown (other load on this shared machine only adds latency).",
+    "KEY_INFO appliance CPU = the appliance's CPU time per KEY_INFO over 1 s with 16 requests in flight on",
+    "random keys: the lookup's own cost, which the sequential latencies (dominated by waking two processes on",
+    "a virtual machine, ~25–90 µs from run to run) cannot resolve.",
+    "Start = spawning `bun appliance/main.ts serve` until `GET /health` answers (polled every 2 ms).",
     `At ${fmtInt(last.keys)} keys the KEY_INFO p99 is ${(last.info.p99 / first.info.p99).toFixed(2)}× and the cold HMAC p99`,
     `${(last.hmacCold.p99 / first.hmacCold.p99).toFixed(2)}× the ${fmtInt(first.keys)}-key figure (target ≤ 2×); start takes`,
     `${fmtMs(last.startMs)} ms (target < 1,000). Sizes above 100k: \`VHSM_BENCH_MAX_KEYS=1000000 bun bench/run.ts keys\`;`,
     "a row marked with a date was carried over from the last run that reached that size.",
+    "Before 3bd3807 the key counts in `/v1/stats` (polled every second by the dashboard, every 5 s by the",
+    "headless summary, and once at start-up) and KEY_COUNT scanned every key row: 220 ms at 1M keys, on the",
+    "appliance's only thread, and start-up took 430–470 ms at 1M; counts are now kept by triggers.",
   ].join(" ");
   const cats = rows.map((r) => (r.keys >= 1e6 ? `${r.keys / 1e6}M` : `${r.keys / 1e3}k`));
   const latency = lineChart({
