@@ -98,7 +98,7 @@ export class VhsmClient {
     if (options.user !== undefined && options.pin === undefined) {
       throw new VhsmError(Status.BAD_ARGUMENTS, "a PIN is required to log in");
     }
-    client.ready = client.establish();
+    client.ready = client.establishFirst();
     try {
       await client.ready;
     } catch (err) {
@@ -106,6 +106,24 @@ export class VhsmClient {
       throw err;
     }
     return client;
+  }
+
+  /**
+   * The first connection. A listen queue overflowing in a connect storm answers ECONNREFUSED or
+   * EAGAIN: when reconnecting is allowed, such failures are retried briefly (at most 2 s).
+   */
+  private async establishFirst(): Promise<Channel> {
+    const deadline = Date.now() + Math.min(this.reconnectTimeoutMs, 2000);
+    for (let delay = 10; ; delay = Math.min(delay * 2, 200)) {
+      try {
+        return await this.establish();
+      } catch (err) {
+        const e = err as VhsmError;
+        const busy = e.status === Status.CONNECTION_FAILED && /ECONNREFUSED|EAGAIN/.test(e.message);
+        if (!busy || Date.now() + delay > deadline) throw err;
+      }
+      await new Promise((r) => setTimeout(r, delay));
+    }
   }
 
   /** Opens a connection, says HELLO and logs in (if a user was given). */

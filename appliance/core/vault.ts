@@ -171,7 +171,10 @@ export class UserVault {
     if (isLatest) this.latest.set(row.key_id, row.version);
     if (this.cache.size > this.cacheLimit) {
       const oldest = this.cache.keys().next().value as string;
+      const evicted = this.cache.get(oldest)!;
       this.cache.delete(oldest);
+      // the newest-version map follows the cache, so it stays bounded too
+      if (this.latest.get(evicted.keyId) === evicted.version) this.latest.delete(evicted.keyId);
     }
     return loaded;
   }

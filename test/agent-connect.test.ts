@@ -1,0 +1,50 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { VhsmClient } from "../agent/index.ts";
+import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+
+let app: TestAppliance;
+
+beforeAll(async () => {
+  app = await startTestAppliance();
+  await app.enroll("late");
+  await app.addUser("late", "ann", "pin-ann-1");
+});
+afterAll(async () => {
+  await app?.dispose();
+});
+
+describe("the agent's first connection", () => {
+  test("a refused connect (appliance starting, listen queue full) is retried briefly when reconnecting is on", async () => {
+    await app.kill(); // the socket file stays behind with nobody listening: ECONNREFUSED
+    const socket = app.socketOf("late");
+    const refused = await VhsmClient.connect({
+      socket,
+      user: "ann",
+      pin: "pin-ann-1",
+      reconnectTimeoutMs: 0,
+    }).then(
+      () => "connected",
+      (e) => [e.code, /ECONNREFUSED/.test(e.message)],
+    );
+    expect(refused).toEqual(["CONNECTION_FAILED", true]);
+
+    const pending = VhsmClient.connect({ socket, user: "ann", pin: "pin-ann-1", reconnectTimeoutMs: 30_000 });
+    await app.start();
+    const client = await pending;
+    expect((await client.random(8)).length).toBe(8);
+    client.close();
+  });
+
+  test("a socket that does not exist fails at once: nothing is retried", async () => {
+    const started = performance.now();
+    await expect(
+      VhsmClient.connect({
+        socket: `${app.dir}/nope.sock`,
+        user: "ann",
+        pin: "x",
+        reconnectTimeoutMs: 30_000,
+      }),
+    ).rejects.toMatchObject({ code: "CONNECTION_FAILED" });
+    expect(performance.now() - started).toBeLessThan(1000);
+  });
+});
