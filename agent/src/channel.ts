@@ -18,7 +18,8 @@ interface Pending {
  * body cut from a large chunk is copied, so that keeping a 20-byte MAC does not pin the whole chunk.
  */
 function ownBody(body: Uint8Array): Uint8Array {
-  return body.length * 2 >= body.buffer.byteLength ? body : body.slice();
+  // new Uint8Array copies (Buffer#slice would be a view that still pins the chunk)
+  return body.length * 2 >= body.buffer.byteLength ? body : new Uint8Array(body);
 }
 
 function connectionError(frame: Frame): VhsmError {

@@ -103,8 +103,8 @@ export class Connection implements Idleable {
       return true;
     }
     if (this.barrier) {
-      // the body is a view into a network buffer that may be reused: keep a copy
-      this.waiting.push({ ...frame, body: frame.body.slice() });
+      // keep a copy: an assembled body goes back to the pool (new Uint8Array copies; Buffer#slice would not)
+      this.waiting.push({ ...frame, body: new Uint8Array(frame.body) });
       this.waitingBytes += frame.body.length;
       // a client pipelining behind a slow LOGIN must not make us buffer without limit: stop reading
       // until the barrier is released (the rest of the current chunk is still cut into frames)
