@@ -58,6 +58,9 @@ if (want("agent")) {
   writeFileSync(mjs, `#!/usr/bin/env node\n${body}`);
   chmodSync(mjs, 0o755);
   console.log("built dist/vhsm.mjs");
+  // the agent library itself as one ES module, for applications on Node (on Bun, import agent/index.ts)
+  await $`${bun} build --target=node --minify ${join(root, "agent/index.ts")} --outfile ${join(dist, "vhsm-agent.mjs")}`.quiet();
+  console.log("built dist/vhsm-agent.mjs");
 }
 if (want("provision") && existsSync(join(root, "provision/main.ts")))
   await compile("provision/main.ts", "vhsm-provision");

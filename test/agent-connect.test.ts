@@ -1,6 +1,10 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { createHmac } from "node:crypto";
+import { existsSync } from "node:fs";
+import { join } from "node:path";
+import { spawnSync } from "bun";
 import { VhsmClient } from "../agent/index.ts";
-import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { ROOT, startTestAppliance, type TestAppliance } from "./support/appliance.ts";
 
 let app: TestAppliance;
 
@@ -46,5 +50,24 @@ describe("the agent's first connection", () => {
       }),
     ).rejects.toMatchObject({ code: "CONNECTION_FAILED" });
     expect(performance.now() - started).toBeLessThan(1000);
+  });
+
+  test("the library bundle runs under Node: dist/vhsm-agent.mjs computes an HMAC through the appliance", async () => {
+    const bundle = join(ROOT, "dist/vhsm-agent.mjs");
+    if (!existsSync(bundle)) spawnSync([process.execPath, join(ROOT, "scripts/build.ts"), "agent"]);
+    if (!app.proc) await app.start();
+    const client = await app.client("late", "ann", "pin-ann-1");
+    await client.keys.import(Buffer.from("node-secret"), { id: "node-key" });
+    client.close();
+    const script = `
+      import { VhsmClient } from ${JSON.stringify(bundle)};
+      const c = await VhsmClient.connect({ socket: process.env.SOCKET, user: "ann", pin: process.env.PIN, reconnectTimeoutMs: 0 });
+      process.stdout.write((await c.hmac("node-key", "sha256", Buffer.from("from node"))).toString("hex"));
+      c.close();`;
+    const r = spawnSync(["node", "--input-type=module", "-e", script], {
+      env: { ...process.env, PIN: "pin-ann-1", SOCKET: app.socketOf("late") },
+    });
+    expect(r.stderr.toString()).toBe("");
+    expect(r.stdout.toString()).toBe(createHmac("sha256", "node-secret").update("from node").digest("hex"));
   });
 });
