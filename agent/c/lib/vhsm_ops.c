@@ -23,6 +23,17 @@ static int copy_out(vhsm_rd *r, unsigned char *out, size_t cap, size_t *out_len)
   return VHSM_OK;
 }
 
+/* Runs a retry-safe request whose response is one bytes field, copies it out, frees the request. */
+static int run_bytes(vhsm *h, vhsm_req *q, unsigned char *out, size_t cap, size_t *out_len) {
+  int rc = run(h, q, 1);
+  if (!rc) {
+    vhsm_rd r = {q->resp, q->resp_len, 0, 0};
+    rc = copy_out(&r, out, cap, out_len);
+  }
+  req_free(q);
+  return rc;
+}
+
 int vhsm_ping(vhsm *h) {
   vhsm_req q;
   req_start(&q, OP_PING);
@@ -82,13 +93,7 @@ int vhsm_hmac(vhsm *h, const char *key_id, int alg, const void *data, size_t len
   if (len > chunk_limit(h)) return stream_all(h, 1, key_id, alg, data, len, mac, mac_len);
   vhsm_req q;
   hmac_request(&q, key_id, alg, data, len);
-  int rc = run(h, &q, 1);
-  if (!rc) {
-    vhsm_rd r = {q.resp, q.resp_len, 0, 0};
-    rc = copy_out(&r, mac, VHSM_MAX_HASH, mac_len);
-  }
-  req_free(&q);
-  return rc;
+  return run_bytes(h, &q, mac, VHSM_MAX_HASH, mac_len);
 }
 
 int vhsm_hmac_many(vhsm *h, const char *key_id, int alg, size_t n, const void *const *data,
@@ -136,13 +141,7 @@ int vhsm_digest(vhsm *h, int alg, const void *data, size_t len, unsigned char *o
   put_u32(&q.head, (uint32_t)len);
   q.data = data;
   q.data_len = len;
-  int rc = run(h, &q, 1);
-  if (!rc) {
-    vhsm_rd r = {q.resp, q.resp_len, 0, 0};
-    rc = copy_out(&r, out, VHSM_MAX_HASH, out_len);
-  }
-  req_free(&q);
-  return rc;
+  return run_bytes(h, &q, out, VHSM_MAX_HASH, out_len);
 }
 
 int vhsm_sign(vhsm *h, const char *key_id, int alg, unsigned flags, const void *data, size_t len,
