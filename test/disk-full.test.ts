@@ -13,6 +13,7 @@ import { join } from "node:path";
 import { spawnSync } from "bun";
 import type { VhsmClient } from "../agent/index.ts";
 import { BUN, ROOT, startTestAppliance, type TestAppliance, tempDir } from "./support/appliance.ts";
+import { code } from "./support/outcome.ts";
 
 const PIN = "disk-full-pin";
 const SECRET = randomBytes(32);
@@ -36,15 +37,6 @@ afterAll(async () => {
   if (mounted) spawnSync(["umount", dataDir]);
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
 
 async function expectReadsWork(c: VhsmClient): Promise<void> {
   expect(Buffer.from(await c.hmac("before", "sha256", DATA))).toEqual(

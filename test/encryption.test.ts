@@ -3,6 +3,7 @@ import { randomBytes } from "node:crypto";
 import type { VhsmClient } from "../agent/index.ts";
 import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
 import { opensslOaepEncrypt } from "./support/openssl-pkey.ts";
+import { code } from "./support/outcome.ts";
 
 let app: TestAppliance;
 let client: VhsmClient;
@@ -17,11 +18,6 @@ afterAll(async () => {
 });
 
 const hex = (s: string) => Buffer.from(s, "hex");
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e) => e.code,
-  );
 
 describe("AES-256-GCM", () => {
   test("decrypts the NIST GCM test vector (spec test case 16) given as version || nonce || ct || tag", async () => {

@@ -4,6 +4,7 @@ import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { VhsmClient } from "../agent/index.ts";
 import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { code } from "./support/outcome.ts";
 
 let app: TestAppliance;
 let client: VhsmClient;
@@ -16,12 +17,6 @@ afterAll(async () => {
   client?.close();
   await app?.dispose();
 });
-
-const code = (p: Promise<unknown>) =>
-  p.then(
-    () => "OK",
-    (e) => e.code,
-  );
 
 describe("a key is used only for what its type and policy allow", () => {
   test("wrong key type for the operation → UNSUPPORTED_MECHANISM", async () => {

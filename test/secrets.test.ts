@@ -10,6 +10,7 @@ import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "n
 import { join } from "node:path";
 import { spawn, spawnSync } from "bun";
 import { BUN, ROOT, startTestAppliance, type TestAppliance } from "./support/appliance.ts";
+import { code } from "./support/outcome.ts";
 
 let app: TestAppliance;
 const PIN = `pin-${randomBytes(6).toString("hex")}`;
@@ -28,15 +29,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await app?.dispose();
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
 
 describe("permissions", () => {
   test("everything under the data dir is owner-only: dirs 0700, files 0600", () => {

@@ -5,6 +5,7 @@ import { afterAll, beforeEach, describe, expect, test } from "bun:test";
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { code } from "../../test/support/outcome.ts";
 import { Accounts, wrapNewDataKey } from "./accounts.ts";
 import { MasterKey } from "./master-key.ts";
 import { type ContainerRow, ContainerStore } from "./store/containers.ts";
@@ -31,15 +32,6 @@ afterAll(() => {
   db?.close();
   rmSync(dir, { recursive: true, force: true });
 });
-
-async function code(p: Promise<unknown>): Promise<string> {
-  try {
-    await p;
-    return "OK";
-  } catch (err) {
-    return (err as { code?: string }).code ?? String(err);
-  }
-}
 
 describe("Accounts", () => {
   test("the right PIN opens a vault; every further login shares it until the last release", async () => {
