@@ -172,6 +172,15 @@ VHSM_API int vhsm_key_public(vhsm *h, const char *id, int format, unsigned char 
 /* Signs data (or a digest with VHSM_SIGN_PREHASHED). *sig_len: capacity in, length out. */
 VHSM_API int vhsm_sign(vhsm *h, const char *key_id, int alg, unsigned flags, const void *data, size_t len,
                        unsigned char *sig, size_t *sig_len);
+/*
+ * n signatures with one key, pipelined on the connection (request ids; sent in windows of 256):
+ * the i-th over data[i] (lens[i] bytes) goes to sigs + i * sig_stride, which holds sig_stride bytes
+ * (512 fits every key type), and its length to sig_lens[i] (0 when that one failed). Returns VHSM_OK,
+ * or the status of the first failure in index order; the others are still written.
+ */
+VHSM_API int vhsm_sign_many(vhsm *h, const char *key_id, int alg, unsigned flags, size_t n,
+                            const void *const *data, const size_t *lens, unsigned char *sigs,
+                            size_t sig_stride, size_t *sig_lens);
 VHSM_API void vhsm_free(void *p);
 VHSM_API int vhsm_key_get_info(vhsm *h, const char *id, vhsm_key_info *out);
 

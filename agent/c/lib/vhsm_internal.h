@@ -138,6 +138,13 @@ VHSM_HIDDEN void handle_leave(vhsm *h);
 VHSM_HIDDEN int exchange(vhsm *h, vhsm_req *reqs, size_t n);
 /* exchange() on a live session, reconnecting first if needed; retries when retry_safe. Lock held. */
 VHSM_HIDDEN int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
+/*
+ * call() in windows of VHSM_WINDOW requests: everything in a window is sent before anything is read,
+ * and the appliance refuses more than maxInflight (1024) unanswered requests on a connection.
+ * Returns the first failure; a broken connection stops it (later requests stay not done).
+ */
+#define VHSM_WINDOW 256
+VHSM_HIDDEN int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
 VHSM_HIDDEN void set_message(vhsm *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Largest `data` that fits in one frame next to the other fields. */
 VHSM_HIDDEN size_t chunk_limit(const vhsm *h);

@@ -103,7 +103,7 @@ int vhsm_hmac_many(vhsm *h, const char *key_id, int alg, size_t n, const void *c
   if (!qs) return VHSM_INTERNAL;
   for (size_t i = 0; i < n; i++) hmac_request(&qs[i], key_id, alg, data[i], lens[i]);
   handle_enter(h);
-  int rc = call(h, qs, n, 1);
+  int rc = call_many(h, qs, n, 1);
   handle_leave(h);
   for (size_t i = 0; i < n && !rc; i++) {
     vhsm_rd r = {qs[i].resp, qs[i].resp_len, 0, 0};
@@ -142,33 +142,4 @@ int vhsm_digest(vhsm *h, int alg, const void *data, size_t len, unsigned char *o
   q.data = data;
   q.data_len = len;
   return run_bytes(h, &q, out, VHSM_MAX_HASH, out_len);
-}
-
-int vhsm_sign(vhsm *h, const char *key_id, int alg, unsigned flags, const void *data, size_t len,
-              unsigned char *sig, size_t *sig_len) {
-  if (!h || !key_id || !sig || !sig_len || (!data && len)) return VHSM_BAD_ARGUMENTS;
-  vhsm_req q;
-  req_start(&q, OP_SIGN);
-  put_str(&q.head, key_id);
-  put_u8(&q.head, (unsigned)alg);
-  put_u8(&q.head, flags);
-  put_u32(&q.head, (uint32_t)len);
-  q.data = data;
-  q.data_len = len;
-  /* signing twice is harmless (no state changes but a use counter), so it is retried after a restart */
-  int rc = run(h, &q, 1);
-  if (!rc) {
-    vhsm_rd r = {q.resp, q.resp_len, 0, 0};
-    size_t n;
-    const unsigned char *p = get_bytes(&r, &n);
-    get_u32(&r);
-    rc = rd_end(&r);
-    if (!rc && n > *sig_len) rc = VHSM_BAD_ARGUMENTS;
-    if (!rc) {
-      memcpy(sig, p, n);
-      *sig_len = n;
-    }
-  }
-  req_free(&q);
-  return rc;
 }

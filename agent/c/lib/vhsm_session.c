@@ -142,6 +142,22 @@ int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
   }
 }
 
+int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
+  int first = VHSM_OK;
+  char message[sizeof h->message];
+  for (size_t i = 0; i < n; i += VHSM_WINDOW) {
+    int rc = call(h, reqs + i, n - i < VHSM_WINDOW ? n - i : VHSM_WINDOW, retry_safe);
+    if (rc && !first) {
+      first = rc;
+      memcpy(message, h->message, sizeof message);
+    }
+    /* a connection that could not be restored fails the rest without trying again per window */
+    if (connection_broken(rc) || rc == VHSM_CONNECTION_FAILED) break;
+  }
+  if (first) memcpy(h->message, message, sizeof message);
+  return first;
+}
+
 void handle_enter(vhsm *h) {
   pid_t pid = getpid();
   if (h->fd >= 0 && h->pid != pid) {
