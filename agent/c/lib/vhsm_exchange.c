@@ -56,9 +56,20 @@ static int send_all(vhsm *h, struct iovec *iov, int cnt) {
   return VHSM_OK;
 }
 
-static int recv_all(vhsm *h, void *buf, size_t len) {
-  unsigned char *p = buf;
-  while (len > 0) {
+/*
+ * One recv into whatever is free: the buffer, or (for a large body) straight into the destination.
+ * Tries without waiting first: with requests pipelined the answers are usually there already.
+ */
+static int recv_some(vhsm *h, unsigned char *into, size_t cap, size_t *got) {
+  for (int waited = 0;;) {
+    ssize_t n = recv(h->fd, into, cap, waited ? 0 : MSG_DONTWAIT);
+    if (n > 0) {
+      *got = (size_t)n;
+      return VHSM_OK;
+    }
+    if (n == 0) return lost(h, "receiving", 0);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return lost(h, "receiving", errno);
     struct pollfd pfd = {h->fd, POLLIN, 0};
     int ready = poll(&pfd, 1, h->io_timeout_ms);
     if (ready < 0 && errno == EINTR) continue;
@@ -66,11 +77,32 @@ static int recv_all(vhsm *h, void *buf, size_t len) {
       set_message(h, "the appliance did not answer within %d ms", h->io_timeout_ms);
       return VHSM_TIMEOUT;
     }
-    ssize_t n = recv(h->fd, p, len, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return lost(h, "receiving", n < 0 ? errno : 0);
-    p += n;
-    len -= (size_t)n;
+    waited = 1;
+  }
+}
+
+static int recv_all(vhsm *h, void *buf, size_t len) {
+  unsigned char *p = buf;
+  while (len > 0) {
+    if (h->rpos < h->rlen) {
+      size_t n = h->rlen - h->rpos < len ? h->rlen - h->rpos : len;
+      memcpy(p, h->rbuf + h->rpos, n);
+      h->rpos += n;
+      p += n;
+      len -= n;
+      continue;
+    }
+    size_t got = 0;
+    int rc;
+    if (len >= sizeof h->rbuf) {
+      if ((rc = recv_some(h, p, len, &got))) return rc;
+      p += got;
+      len -= got;
+    } else {
+      if ((rc = recv_some(h, h->rbuf, sizeof h->rbuf, &got))) return rc;
+      h->rpos = 0;
+      h->rlen = got;
+    }
   }
   return VHSM_OK;
 }

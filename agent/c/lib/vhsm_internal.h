@@ -118,6 +118,9 @@ struct vhsm {
   int reconnect_timeout_ms, io_timeout_ms;
   char container[128];
   char message[512];
+  /* bytes received but not yet parsed: one recv() brings many small responses (emptied on drop) */
+  unsigned char rbuf[16384];
+  size_t rpos, rlen;
 };
 
 struct vhsm_stream {

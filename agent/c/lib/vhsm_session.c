@@ -47,6 +47,7 @@ void session_drop(vhsm *h) {
   /* close, never shutdown: after a fork the parent still uses the same socket */
   if (h->fd >= 0) close(h->fd);
   h->fd = -1;
+  h->rpos = h->rlen = 0;
 }
 
 static int hello(vhsm *h) {
