@@ -71,6 +71,8 @@ export const IN_PROCESS_LOADS: [number, number][] = [
 ];
 export const TS_FLEET = { processes: 2, connections: 8, inFlight: 16 };
 export const C_PROCESSES = 4;
+/** libvhsm processes with a batch of signatures in flight each (vhsm_sign_many). */
+export const C_PIPELINED = { processes: [2, 4], inFlight: 16 };
 export const PEER_PROCESSES = [1, 2];
 
 export const SYSTEMS: System[] = [
@@ -94,6 +96,14 @@ export const SYSTEMS: System[] = [
     short: "vhsm C",
     group: "vhsm",
   },
+  ...C_PIPELINED.processes.map(
+    (p): System => ({
+      id: `vhsm-c-${p}x${C_PIPELINED.inFlight}`,
+      label: `vhsm, C libvhsm, ${p} processes × ${C_PIPELINED.inFlight} in flight`,
+      short: `C ${p}×${C_PIPELINED.inFlight}`,
+      group: "vhsm",
+    }),
+  ),
   { id: "node", label: "node:crypto in-process, 1 thread", short: "node", group: "in-process" },
   { id: "openssl", label: "`openssl speed -multi 2`", short: "ossl 2p", group: "in-process" },
   ...PEER_PROCESSES.flatMap((p): System[] => [

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import type { VhsmClient } from "../agent/index.ts";
 import type { Bench, BenchContext, BenchReport } from "./lib/context.ts";
 import type { FleetResult } from "./lib/fleet.ts";
-import { fmtInt } from "./lib/format.ts";
+import { fmtFixed, fmtInt } from "./lib/format.ts";
 import { measureAsync, measureSync } from "./lib/load.ts";
 import { opensslSpeed } from "./lib/openssl-speed.ts";
 import { SoftHsmPeer, softhsmUnavailable } from "./lib/softhsm.ts";
@@ -21,6 +21,7 @@ import { type Figures, signReport } from "./sign-report.ts";
 import {
   ALGORITHMS,
   type Algorithm,
+  C_PIPELINED,
   C_PROCESSES,
   IN_PROCESS_LOADS,
   PEER_PROCESSES,
@@ -68,7 +69,7 @@ export const signBench: Bench = {
     const record = (
       a: Algorithm,
       system: string,
-      r: FleetResult | { opsPerSecond: number; watchedCpu?: number },
+      r: FleetResult | { opsPerSecond: number; watchedCpu?: number; clientCpu?: number },
     ) => {
       figures[a.label] ??= {};
       const row = figures[a.label]!;
@@ -76,8 +77,13 @@ export const signBench: Bench = {
       const error = "error" in r ? r.error : undefined;
       if (!prev || (!error && r.opsPerSecond > prev.opsPerSecond))
         row[system] = { opsPerSecond: r.opsPerSecond, applianceCpu: r.watchedCpu, error };
+      // CPU per signature, where measured: what each side pays, whatever else the machine is doing
+      const perOp = (share: number | undefined, who: string) =>
+        share && r.opsPerSecond ? `, ${who} ${fmtFixed((share / r.opsPerSecond) * 1e6)} µs` : "";
       ctx.progress.line(
-        `${a.label}, ${system}: ${error ? `fails (${error})` : `${fmtInt(r.opsPerSecond)}/s`}`,
+        `${a.label}, ${system}: ${error ? `fails (${error})` : `${fmtInt(r.opsPerSecond)}/s`}` +
+          perOp(r.watchedCpu, "appliance") +
+          perOp(r.clientCpu, "client"),
       );
     };
     const { cDriver, peer } = await prepare(ctx, dir, notes);
@@ -118,15 +124,27 @@ export const signBench: Bench = {
             record(a, `vhsm-ts-${n}x${inFlight}`, {
               opsPerSecond: t.opsPerSecond,
               watchedCpu: t.cpu?.appliance,
+              clientCpu: t.cpu?.client,
             });
           }
           const ts = await tsFleet(login, TS_FLEET, keyId, a.alg, message, ctx.window, pid);
           if (ts.signature) checkSignature(a, message, publicKey, ts.signature, "a TS agent process");
           record(a, "vhsm-ts-fleet", ts);
           if (cDriver) {
-            const c = await cFleet(cDriver, login, C_PROCESSES, keyId, a.cAlg, message, ctx.window, pid);
-            if (c.signature) checkSignature(a, message, publicKey, c.signature, "libvhsm");
-            record(a, "vhsm-c", c);
+            const shapes: [string, number, number][] = [
+              ["vhsm-c", C_PROCESSES, 1],
+              ...C_PIPELINED.processes.map((p): [string, number, number] => [
+                `vhsm-c-${p}x${C_PIPELINED.inFlight}`,
+                p,
+                C_PIPELINED.inFlight,
+              ]),
+            ];
+            for (const [system, processes, inFlight] of shapes) {
+              const job = { keyId, cAlg: a.cAlg, inFlight, message };
+              const c = await cFleet(cDriver, login, processes, job, ctx.window, pid);
+              for (const s of c.outputs ?? []) checkSignature(a, message, publicKey, s, "libvhsm");
+              record(a, system, c);
+            }
           }
           for (const p of peer ? PEER_PROCESSES : []) {
             record(a, `softhsm-${p}p`, await peer!.measure(a.p11, message, digest, p, false, ctx.window));

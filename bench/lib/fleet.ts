@@ -1,7 +1,8 @@
 /**
  * Runs several load processes over one common window: each is told the same start time (epoch ms)
- * and window, warms up until then, and prints one JSON line {"ops", "seconds", "signature"} or
- * {"error", "at"}. The figure is the sum of their rates; an error from any of them is the result.
+ * and window, warms up until then, and prints one JSON line {"ops", "seconds", "signature", "cpu"?} or
+ * {"error", "at"}: "signature" is its last output (a MAC for the HMAC driver), "cpu" its own CPU
+ * seconds in the window. The figure is the sum of their rates; an error from any of them is the result.
  */
 import { spawn } from "bun";
 import { processCpuSeconds } from "./cpu.ts";
@@ -19,6 +20,10 @@ export interface FleetResult {
   error?: string;
   /** One signature from the first process, for checking against the public key. */
   signature?: Buffer;
+  /** Every process's last output, in process order. */
+  outputs?: Buffer[];
+  /** Share of one core the load processes used together in the window, when every one reported it. */
+  clientCpu?: number;
   /** Share of one core the watched process (the appliance) used during the window. */
   watchedCpu?: number;
 }
@@ -27,6 +32,7 @@ interface Line {
   ops?: number;
   seconds?: number;
   signature?: string;
+  cpu?: number;
   error?: string;
   at?: string;
 }
@@ -79,5 +85,9 @@ export async function runFleet(
   const failed = lines.find((l) => l.error);
   if (failed) return { opsPerSecond: 0, error: failed.at ? `${failed.error} at ${failed.at}` : failed.error };
   const opsPerSecond = lines.reduce((sum, l) => sum + l.ops! / l.seconds!, 0);
-  return { opsPerSecond, signature: Buffer.from(lines[0]!.signature ?? "", "hex"), watchedCpu };
+  const outputs = lines.map((l) => Buffer.from(l.signature ?? "", "hex"));
+  const clientCpu = lines.every((l) => l.cpu !== undefined)
+    ? lines.reduce((sum, l) => sum + l.cpu! / l.seconds!, 0)
+    : undefined;
+  return { opsPerSecond, signature: outputs[0], outputs, watchedCpu, clientCpu };
 }

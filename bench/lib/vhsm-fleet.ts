@@ -1,7 +1,7 @@
 /**
- * Sign loads against the appliance from several client processes, to use the machine's second core
- * on the client side: TypeScript agent processes (bench/lib/sign-worker.ts) and C processes on
- * libvhsm (bench/lib/vhsm-sign.c, compiled here from agent/c's sources so that it matches them).
+ * Loads against the appliance from several client processes, to use the machine's second core on
+ * the client side: TypeScript agent processes (bench/lib/sign-worker.ts) and C processes on libvhsm
+ * (bench/lib/vhsm-sign.c and vhsm-hmac.c, compiled here from agent/c's sources so that they match them).
  */
 import { join } from "node:path";
 import type { SignAlgorithm } from "../../agent/index.ts";
@@ -12,11 +12,11 @@ import type { SignJob } from "./sign-worker.ts";
 const ROOT = join(import.meta.dir, "../..");
 const WORKER = join(import.meta.dir, "sign-worker.ts");
 
-/** Builds the C driver into `dir` (about a second); returns its path. */
-export function buildCDriver(dir: string): string {
+/** Builds a C driver (`vhsm-sign` or `vhsm-hmac`) into `dir` (about a second); returns its path. */
+export function buildCDriver(dir: string, name: "vhsm-sign" | "vhsm-hmac" = "vhsm-sign"): string {
   const lib = join(ROOT, "agent/c/lib");
   const sources = [...new Bun.Glob("*.c").scanSync(lib)].map((f) => join(lib, f));
-  return compileC(join(import.meta.dir, "vhsm-sign.c"), join(dir, "vhsm-sign"), [
+  return compileC(join(import.meta.dir, `${name}.c`), join(dir, name), [
     ...sources,
     "-std=c11",
     "-D_GNU_SOURCE",
@@ -62,24 +62,29 @@ export function tsFleet(
   );
 }
 
-/** `processes` C processes, one connection and one signature in flight each (vhsm_sign). */
+/** What each C driver process does: `inFlight` operations per pipelined batch on one connection. */
+export interface CJob {
+  keyId: string;
+  /** VHSM_SIGN_* for vhsm-sign, VHSM_SHA* for vhsm-hmac. */
+  cAlg: number;
+  inFlight: number;
+  message: Buffer;
+}
+
+/** `processes` C processes running `driver` (bench/lib/vhsm-driver.h), one connection each. */
 export function cFleet(
   driver: string,
   login: Login,
   processes: number,
-  keyId: string,
-  cAlg: number,
-  message: Buffer,
+  job: CJob,
   seconds: number,
   appliancePid: number,
 ): Promise<FleetResult> {
   const env = { VHSM_SOCKET: login.socket, VHSM_USER: login.user, VHSM_PIN: login.pin };
+  const args = [job.keyId, String(job.cAlg), String(job.inFlight), job.message.toString("hex")];
   return runFleet(
     processes,
-    (_, startMs) => ({
-      argv: [driver, keyId, String(cAlg), message.toString("hex"), String(startMs), String(seconds)],
-      env,
-    }),
+    (_, startMs) => ({ argv: [driver, ...args, String(startMs), String(seconds)], env }),
     seconds,
     200,
     appliancePid,
