@@ -6,6 +6,7 @@
 import { chmodSync, mkdirSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import type { Server } from "bun";
+import { BodyPool } from "../../protocol/body-pool.ts";
 import { Accounts } from "./accounts.ts";
 import { AdminActions } from "./admin/actions.ts";
 import { adminHandler } from "./admin/api.ts";
@@ -75,6 +76,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   });
   const audit = new Auditor(auditLog);
   audit.admin("APPLIANCE_START", VERSION, "OK");
+  const bodies = new BodyPool();
   const services: Services = {
     config,
     containers,
@@ -84,7 +86,9 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     usage,
     audit,
     db,
-    hashWorkers: config.hashWorkers > 0 ? new HashWorkers(config.hashWorkers, config.offloadBytes) : null,
+    bodies,
+    hashWorkers:
+      config.hashWorkers > 0 ? new HashWorkers(config.hashWorkers, config.offloadBytes, bodies) : null,
     version: VERSION,
   };
   const metrics = new Metrics();

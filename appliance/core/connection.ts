@@ -7,7 +7,6 @@
  * answered LIMIT_EXCEEDED at once. A client that lets `maxOutboundQueue` bytes pile up is dropped.
  */
 import type { Socket } from "bun";
-import { BodyPool } from "../../protocol/body-pool.ts";
 import { decodeBody, encodeError, encodeFrame } from "../../protocol/codec.ts";
 import { FLAG_RESPONSE, type Frame, FrameReader } from "../../protocol/frame.ts";
 import { MESSAGES, type MessageName, messageName } from "../../protocol/messages.ts";
@@ -25,7 +24,7 @@ import { storageFailure } from "./store/database.ts";
 /**
  * Bulk-data requests whose handlers only feed the body to a hash and keep no view of it once they
  * return — even when they answer later (a worker thread hashes a copy): their assembled bodies go
- * back to the shared pool (one thread, so one pool).
+ * back to the shared pool (`services.bodies`; one a worker still reads is held until it is done).
  */
 const BODY_DONE_ON_RETURN = new Set<MessageName>([
   "HMAC",
@@ -34,7 +33,6 @@ const BODY_DONE_ON_RETURN = new Set<MessageName>([
   "DIGEST",
   "DIGEST_UPDATE",
 ]);
-const BODY_POOL = new BodyPool();
 
 /** Bytes of requests held behind a barrier before the socket stops being read. */
 const WAITING_LIMIT = 4 * 1024 * 1024;
@@ -66,7 +64,11 @@ export class Connection implements Idleable {
     private readonly onClose: (c: Connection) => void,
   ) {
     this.session = new Session(container, services.config.maxContextsPerSession);
-    this.reader = new FrameReader(services.config.maxFrameBody, (frame) => this.onFrame(frame), BODY_POOL);
+    this.reader = new FrameReader(
+      services.config.maxFrameBody,
+      (frame) => this.onFrame(frame),
+      services.bodies,
+    );
     this.outbound = new Outbound((bytes) => socket.write(bytes));
     this.counters = metrics.container(container.name);
     this.counters.connections++;

@@ -1,5 +1,6 @@
 /** What operation handlers may use: the stores, the accounts, configuration. */
 import type { Database } from "bun:sqlite";
+import type { BodyPool } from "../../protocol/body-pool.ts";
 import type { Accounts } from "./accounts.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import type { ApplianceConfig } from "./config.ts";
@@ -17,6 +18,8 @@ export interface Services {
   accounts: Accounts;
   usage: UsageRecorder;
   audit: Auditor;
+  /** Buffers in which connections assemble split request bodies (one thread, so one pool). */
+  bodies: BodyPool;
   /** Worker threads for large one-shot hashes; null when disabled. */
   hashWorkers: HashWorkers | null;
   db: Database;
