@@ -33,16 +33,17 @@ static double clock_ms(clockid_t id) {
 static vhsm *load_open(int argc, char **argv, load *l) {
   const char *pin = getenv("VHSM_PIN");
   if (argc != 7 || !pin) {
-    fprintf(stderr, "usage: VHSM_SOCKET=.. VHSM_USER=.. VHSM_PIN=.. %s KEY_ID ALG IN_FLIGHT HEX START_MS SECONDS\n",
+    fprintf(stderr, "usage: VHSM_SOCKET=.. VHSM_USER=.. VHSM_PIN=.. %s KEY_ID ALG IN_FLIGHT HEX START_MS"
+                    " SECONDS\n",
             argv[0]);
     exit(2);
   }
   l->key_id = argv[1];
   l->alg = atoi(argv[2]);
   l->in_flight = strtoul(argv[3], NULL, 10);
-  for (l->msg_len = 0; l->msg_len < sizeof l->msg && sscanf(argv[4] + 2 * l->msg_len, "%2hhx", &l->msg[l->msg_len]) == 1;
-       l->msg_len++) {
-  }
+  const char *hex = argv[4];
+  while (l->msg_len < sizeof l->msg && sscanf(hex + 2 * l->msg_len, "%2hhx", &l->msg[l->msg_len]) == 1)
+    l->msg_len++;
   l->start_ms = atof(argv[5]);
   l->seconds = atof(argv[6]);
   l->end_ms = l->start_ms + l->seconds * 1e3;

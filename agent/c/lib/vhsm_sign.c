@@ -68,7 +68,8 @@ int vhsm_sign_many(vhsm *h, const char *key_id, int alg, unsigned flags, size_t 
     /* never answered: the failure that ended the exchange (the connection, a frame too large) */
     if (!qs[i].done) rc = failed ? failed : VHSM_INTERNAL;
     else if (!rc && (rc = sign_response(&qs[i], sigs + i * sig_stride, &len)) && !first)
-      set_message(h, "signature %zu: %s", i, rc == VHSM_BAD_ARGUMENTS ? "longer than sig_stride" : "bad response");
+      set_message(h, "signature %zu: %s", i,
+                  rc == VHSM_BAD_ARGUMENTS ? "longer than sig_stride" : "bad response");
     sig_lens[i] = rc ? 0 : len;
     if (rc && !first) first = rc;
     req_free(&qs[i]);

@@ -4,7 +4,9 @@
  * the exported public key; 600 in one call (three windows); a forked child on the inherited handle;
  * bad arguments, an unknown key, a wrong algorithm and too small an output stride give their codes.
  * Writes DIR/{ed25519,p256}.{pub,msg,sig} for the script to verify with the openssl CLI as well.
- * Usage: sign_many DIR   (VHSM_SOCKET, VHSM_USER, VHSM_PIN_FILE set by lib.sh)
+ * With SECONDS it then signs batches of 16 in a loop for that long (the script restarts the appliance
+ * meanwhile) and prints "ok=N failed=M" (batches; a signature that does not verify is a failure).
+ * Usage: sign_many DIR [SECONDS]   (VHSM_SOCKET, VHSM_USER, VHSM_PIN_FILE set by lib.sh)
  */
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -14,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhsm.h"
@@ -157,7 +160,8 @@ static void check_errors(vhsm *h, const scheme *ed, const scheme *p256) {
   CHECK(vhsm_sign_many(h, ed->id, ed->alg, 0, 0, b.data, b.lens, b.sigs, STRIDE, b.sig_lens) ==
             VHSM_BAD_ARGUMENTS,
         "n = 0");
-  CHECK(vhsm_sign_many(h, NULL, ed->alg, 0, 8, b.data, b.lens, b.sigs, STRIDE, b.sig_lens) == VHSM_BAD_ARGUMENTS,
+  CHECK(vhsm_sign_many(h, NULL, ed->alg, 0, 8, b.data, b.lens, b.sigs, STRIDE, b.sig_lens) ==
+            VHSM_BAD_ARGUMENTS,
         "no key id");
   CHECK(vhsm_sign_many(h, ed->id, ed->alg, 0, 8, b.data, b.lens, b.sigs, 0, b.sig_lens) == VHSM_BAD_ARGUMENTS,
         "stride 0");
@@ -212,8 +216,27 @@ static vhsm *open_from_env(void) {
   return h;
 }
 
+/* Restart safety: the handle reconnects, logs in again and resends the window that was lost. */
+static void loop(vhsm *h, const scheme *s, int seconds) {
+  long ok = 0, failed = 0;
+  batch b = batch_new(16);
+  for (time_t end = time(NULL) + seconds; time(NULL) < end;) {
+    int rc = vhsm_sign_many(h, s->id, s->alg, 0, b.n, b.data, b.lens, b.sigs, STRIDE, b.sig_lens);
+    size_t good = 0;
+    for (size_t i = 0; i < b.n && !rc; i++)
+      good += verify(s, b.data[i], b.lens[i], b.sigs + i * STRIDE, b.sig_lens[i]);
+    if (!rc && good == b.n) ok++;
+    else {
+      failed++;
+      fprintf(stderr, "batch failed: %s %s\n", vhsm_status_name(rc), vhsm_last_message(h));
+    }
+  }
+  batch_free(&b);
+  printf("ok=%ld failed=%ld generation=%u\n", ok, failed, vhsm_generation(h));
+}
+
 int main(int argc, char **argv) {
-  if (argc != 2) return 2;
+  if (argc != 2 && argc != 3) return 2;
   vhsm *h = open_from_env();
   if (!h) return 1;
   scheme ed = {"ed25519", VHSM_KEY_ED25519, VHSM_SIGN_ED25519, NULL, "", NULL};
@@ -228,9 +251,11 @@ int main(int argc, char **argv) {
   batch_free(&many);
   check_fork(h, &p256);
   check_errors(h, &ed, &p256);
+  printf("%s: %d failures\n", failures ? "FAIL" : "PASS", failures);
+  fflush(stdout);
+  if (argc == 3 && !failures) loop(h, &p256, atoi(argv[2]));
   EVP_PKEY_free(ed.pub);
   EVP_PKEY_free(p256.pub);
   vhsm_close(h);
-  printf("%s: %d failures\n", failures ? "FAIL" : "PASS", failures);
   return failures ? 1 : 0;
 }
