@@ -90,6 +90,11 @@ static int recv_all(vhsm *h, void *buf, size_t len) {
       h->rpos += n;
       p += n;
       len -= n;
+      if (h->rpos == h->rlen) {
+        /* answers may carry random bytes a caller turns into keys: none left behind in the handle */
+        memset(h->rbuf, 0, h->rlen);
+        h->rpos = h->rlen = 0;
+      }
       continue;
     }
     size_t got = 0;

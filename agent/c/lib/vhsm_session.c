@@ -47,6 +47,7 @@ void session_drop(vhsm *h) {
   /* close, never shutdown: after a fork the parent still uses the same socket */
   if (h->fd >= 0) close(h->fd);
   h->fd = -1;
+  memset(h->rbuf, 0, h->rlen);
   h->rpos = h->rlen = 0;
 }
 
