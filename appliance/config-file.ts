@@ -33,6 +33,7 @@ export const CONFIG_KEYS = {
   acceptRollback: z.boolean(),
   hashWorkers: int(0, 64),
   offloadBytes: int(1024, 1 << 30),
+  signWorkers: int(0, 64),
 } as const;
 
 type Key = keyof typeof CONFIG_KEYS;

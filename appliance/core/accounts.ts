@@ -11,12 +11,14 @@ import { checkPin, checkUserName } from "./ids.ts";
 import { isServiceUser, type MasterKey, SERVICE_KDF } from "./master-key.ts";
 import type { ContainerRow } from "./store/containers.ts";
 import type { UserRow, UserStore } from "./store/users.ts";
-import { dataKeyAad, pinVerifier, serviceKeyAad, UserVault } from "./vault.ts";
+import { dataKeyAad, type LoadedKey, pinVerifier, serviceKeyAad, UserVault } from "./vault.ts";
 
 export interface AccountsOptions {
   maxPinAttempts: number;
   kdfLogN: number;
   keyCacheLimit: number;
+  /** Called for each decrypted key a vault lets go of (evicted, forgotten, or the vault closed). */
+  keyDropped?: (key: LoadedKey) => void;
 }
 
 export class Accounts {
@@ -85,6 +87,7 @@ export class Accounts {
       dataKey,
       pinVerifier(pin),
       this.options.keyCacheLimit,
+      this.options.keyDropped,
     );
     vault.sessions = 1;
     this.vaults.set(user.id, vault);
@@ -155,6 +158,7 @@ export class Accounts {
       dataKey,
       pinVerifier(pin),
       this.options.keyCacheLimit,
+      this.options.keyDropped,
     );
     vault.sessions = 1;
     this.vaults.set(user.id, vault);

@@ -16,6 +16,7 @@ import type { ApplianceConfig } from "./config.ts";
 import { ContainerSockets } from "./container-sockets.ts";
 import { HashWorkers } from "./crypto/hash-workers.ts";
 import { runSelfTests } from "./crypto/self-test.ts";
+import { SignWorkers } from "./crypto/sign-workers.ts";
 import type { Logger } from "./log.ts";
 import { MasterKey } from "./master-key.ts";
 import { Metrics } from "./metrics.ts";
@@ -60,12 +61,16 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   const users = new UserStore(db);
   const keys = new KeyStore(db);
   const usage = new UsageRecorder(keys);
+  const metrics = new Metrics();
+  const signWorkers = config.signWorkers > 0 ? new SignWorkers(config.signWorkers, metrics) : null;
   const accounts = new Accounts(
     users,
     {
       maxPinAttempts: config.maxPinAttempts,
       kdfLogN: config.kdfLogN,
       keyCacheLimit: config.keyCacheLimit,
+      // a signing worker's copy of a key goes when the vault's does
+      keyDropped: (key) => key.privateKey && signWorkers?.release(key.privateKey),
     },
     new MasterKey(config.masterKeyFile),
   );
@@ -87,11 +92,11 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     audit,
     db,
     bodies,
+    signWorkers,
     hashWorkers:
       config.hashWorkers > 0 ? new HashWorkers(config.hashWorkers, config.offloadBytes, bodies) : null,
     version: VERSION,
   };
-  const metrics = new Metrics();
   // the dashboard's event panel (in-process or through `top`) shows the recent log lines
   metrics.recentLog = log.recent;
   const sockets = new ContainerSockets(services, metrics, log);
@@ -129,6 +134,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
       await admin.stop(true);
       rmSync(adminSocket, { force: true });
       await services.hashWorkers?.stop();
+      await signWorkers?.stop();
       usage.flush();
       audit.admin("APPLIANCE_STOP", VERSION, "OK");
       auditLog.close();

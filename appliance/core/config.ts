@@ -30,6 +30,8 @@ export interface ApplianceConfig {
   hashWorkers: number;
   /** Payload size from which a one-shot HMAC/digest goes to a worker. */
   offloadBytes: number;
+  /** Worker threads that share signing with the main thread under load (0 = sign on the main thread). */
+  signWorkers: number;
   /** Rotate the audit log when it grows past this many bytes. */
   auditRotateBytes: number;
   /** Open connections per container; more are refused at accept with LIMIT_EXCEEDED. */
@@ -63,6 +65,7 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     auditRotateBytes: 64 * 1024 * 1024,
     hashWorkers: 2,
     offloadBytes: 64 * 1024,
+    signWorkers: 1,
     maxConnectionsPerContainer: 4096,
     maxConnections: 16384,
     maxInflight: 1024,

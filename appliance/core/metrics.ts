@@ -64,6 +64,8 @@ export class Metrics {
   readonly byContainer = new Map<string, ContainerCounters>();
   frameErrors = 0;
   lockouts = 0;
+  /** Signatures made by the signing worker threads (the rest were made on the main thread). */
+  workerSignatures = 0;
   connectionsTotal = 0;
   /** The logger's recent entries (set by whoever owns the logger), shown in the dashboard's event panel. */
   recentLog: readonly LogEntry[] = [];

@@ -5,6 +5,7 @@ import type { Accounts } from "./accounts.ts";
 import type { Auditor } from "./audit/auditor.ts";
 import type { ApplianceConfig } from "./config.ts";
 import type { HashWorkers } from "./crypto/hash-workers.ts";
+import type { SignWorkers } from "./crypto/sign-workers.ts";
 import type { ContainerStore } from "./store/containers.ts";
 import type { KeyStore } from "./store/keys.ts";
 import type { UserStore } from "./store/users.ts";
@@ -22,6 +23,8 @@ export interface Services {
   bodies: BodyPool;
   /** Worker threads for large one-shot hashes; null when disabled. */
   hashWorkers: HashWorkers | null;
+  /** Worker threads that share the signing under load; null when disabled. */
+  signWorkers: SignWorkers | null;
   db: Database;
   version: string;
 }

@@ -81,6 +81,7 @@ export class UserVault {
     private dataKey: Buffer,
     private verifier: Buffer,
     private readonly cacheLimit: number,
+    private readonly dropped: (key: LoadedKey) => void = () => {},
   ) {}
 
   get alive(): boolean {
@@ -173,6 +174,7 @@ export class UserVault {
       const oldest = this.cache.keys().next().value as string;
       const evicted = this.cache.get(oldest)!;
       this.cache.delete(oldest);
+      this.dropped(evicted);
       // the newest-version map follows the cache, so it stays bounded too
       if (this.latest.get(evicted.keyId) === evicted.version) this.latest.delete(evicted.keyId);
     }
@@ -184,10 +186,17 @@ export class UserVault {
     const latest = this.latest.get(keyId);
     this.latest.delete(keyId);
     if (latest === undefined) {
-      for (const k of [...this.cache.keys()]) if (k.startsWith(`${keyId}\0`)) this.cache.delete(k);
+      for (const k of [...this.cache.keys()]) if (k.startsWith(`${keyId}\0`)) this.drop(k);
       return;
     }
-    for (let v = 1; v <= latest; v++) this.cache.delete(cacheKey(keyId, v));
+    for (let v = 1; v <= latest; v++) this.drop(cacheKey(keyId, v));
+  }
+
+  private drop(k: string): void {
+    const key = this.cache.get(k);
+    if (!key) return;
+    this.cache.delete(k);
+    this.dropped(key);
   }
 
   /** Zeroes what JavaScript lets us zero; KeyObjects are released to the collector. */
@@ -195,6 +204,7 @@ export class UserVault {
     this.destroyed = true;
     this.dataKey.fill(0);
     this.verifier.fill(0);
+    for (const key of this.cache.values()) this.dropped(key);
     this.cache.clear();
     this.latest.clear();
   }

@@ -60,6 +60,8 @@ export function prometheusText(m: Metrics, status: Record<string, unknown>): str
   out.push(`vhsm_frame_errors_total ${m.frameErrors}`);
   metric("vhsm_lockouts_total", "counter", "Logins refused because the user is locked.");
   out.push(`vhsm_lockouts_total ${m.lockouts}`);
+  metric("vhsm_worker_signatures_total", "counter", "Signatures made by signing worker threads.");
+  out.push(`vhsm_worker_signatures_total ${m.workerSignatures}`);
   for (const key of ["containers", "users", "keys", "connections"] as const) {
     metric(`vhsm_${key}`, "gauge", `Current number of ${key}.`);
     out.push(`vhsm_${key} ${Number(status[key] ?? 0)}`);

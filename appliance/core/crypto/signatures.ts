@@ -4,6 +4,7 @@ import { KeyType, SignAlg, SignFlag } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import { ecdsaSignDigest, ecdsaVerifyDigest } from "./ecdsa-prehashed.ts";
 import { pkcs1SignDigest, pkcs1VerifyDigest, pssSignDigest, pssVerifyDigest } from "./rsa-prehashed.ts";
+import { WorkerScheme } from "./sign-workers.ts";
 
 type Scheme = "ed25519" | "ecdsa" | "rsa-pss" | "rsa-pkcs1";
 
@@ -107,6 +108,27 @@ export function signData(key: KeyObject, spec: SignSpec, flags: number, data: Ui
       return prehashed
         ? pkcs1SignDigest(key, spec.hash!, data)
         : sign(spec.hash, data, { key, padding: constants.RSA_PKCS1_PADDING });
+  }
+}
+
+const WORKER_HASH: Record<string, number> = { sha256: 1, sha384: 2, sha512: 3 };
+
+/**
+ * How a signing worker makes this signature ([scheme, hash index]), or null when only the main
+ * thread can (over a precomputed digest, which goes through code the inline worker does not carry).
+ */
+export function workerScheme(spec: SignSpec, flags: number): [WorkerScheme, number] | null {
+  if (flags & SignFlag.PREHASHED) return null;
+  const hash = spec.hash ? WORKER_HASH[spec.hash]! : 0;
+  switch (spec.scheme) {
+    case "ed25519":
+      return [WorkerScheme.ED25519, 0];
+    case "ecdsa":
+      return [flags & SignFlag.RAW_ECDSA ? WorkerScheme.ECDSA_RAW : WorkerScheme.ECDSA_DER, hash];
+    case "rsa-pss":
+      return [WorkerScheme.RSA_PSS, hash];
+    case "rsa-pkcs1":
+      return [WorkerScheme.RSA_PKCS1, hash];
   }
 }
 

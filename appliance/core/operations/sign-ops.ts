@@ -1,7 +1,7 @@
 /** SIGN, VERIFY and KEY_PUBLIC. Signatures say which key version made them. */
 import { KeyFormat, Usage } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
-import { SIGNING_KEY_TYPES, signData, signSpec, verifyData } from "../crypto/signatures.ts";
+import { SIGNING_KEY_TYPES, signData, signSpec, verifyData, workerScheme } from "../crypto/signatures.ts";
 import { accessKey } from "../key-access.ts";
 import type { Handler } from "./handler.ts";
 
@@ -12,6 +12,15 @@ export const Sign: Handler<"SIGN"> = (session, req, svc) => {
     purpose: "signing",
   });
   const spec = signSpec(key.type, req.alg, req.flags, req.data.length);
+  // under load a worker thread signs part of the requests (see sign-workers.ts)
+  const worker = svc.signWorkers?.pick() ?? -1;
+  const scheme = worker >= 0 ? workerScheme(spec, req.flags) : null;
+  if (scheme) {
+    const version = key.version;
+    return svc
+      .signWorkers!.sign(worker, key.privateKey!, scheme[0], scheme[1], req.data)
+      .then((signature) => ({ signature, version }));
+  }
   return { signature: signData(key.privateKey!, spec, req.flags, req.data), version: key.version };
 };
 
