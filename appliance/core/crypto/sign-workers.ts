@@ -6,7 +6,7 @@
  *
  * Costs measured here that shape the design: a postMessage is ~3 µs, and cloning a private
  * KeyObject into it another ~2.5 µs (Ed25519) to ~11 µs (P-256). So requests are sent in batches
- * (one message per worker per event-loop turn, the messages' bytes packed in one buffer), and each
+ * (the messages' bytes packed in one buffer; see BATCH and BACKLOG), and each
  * worker keeps the keys it has been sent under a numeric handle. A worker's keys follow the vault's:
  * when the vault drops a key (eviction, deletion, rotation, logout) the workers are told to drop
  * theirs, and each worker holds at most KEYS_PER_WORKER. The worker's code is inline so that the
@@ -16,8 +16,18 @@ import type { KeyObject } from "node:crypto";
 import { Worker } from "node:worker_threads";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 
-/** Requests a worker may have queued before the main thread signs the next one itself. */
-const MAX_QUEUED = 64;
+/**
+ * Signatures go to a worker in batches of up to BATCH: a message to a worker and its answer cost
+ * ~10 µs of CPU between the two threads (wake-ups included), so single requests would cost more
+ * than they save.
+ */
+const BATCH = 8;
+/**
+ * A worker is given more only while fewer than this many of its signatures are outstanding (it
+ * counts what it has done in shared memory, so the main thread sees its progress while it is busy
+ * itself): enough to keep it busy until the next batch, not so many that the main thread idles.
+ */
+const BACKLOG = 2 * BATCH;
 const KEYS_PER_WORKER = 4096;
 
 /** How a request is signed; mirrors signData() in signatures.ts for the non-prehashed cases. */
@@ -32,7 +42,8 @@ export enum WorkerScheme {
 const HASHES = ["", "sha256", "sha384", "sha512"];
 
 const WORKER_CODE = `
-const { parentPort } = require("node:worker_threads");
+const { parentPort, workerData } = require("node:worker_threads");
+const done = new Int32Array(workerData.done);
 const { sign, constants } = require("node:crypto");
 const HASHES = ${JSON.stringify(HASHES)};
 const keys = new Map();
@@ -61,9 +72,11 @@ parentPort.on("message", (m) => {
       const key = keys.get(handle);
       if (!key) throw new Error("key handle " + handle + " unknown to the worker");
       const sig = signOne(scheme, HASHES[hash], key, data);
+      Atomics.add(done, 0, 1);
       sigs.push(sig);
       total += sig.length;
     } catch (err) {
+      Atomics.add(done, 0, 1);
       sigs.push(null);
       errors.push(i, String((err && err.message) || err));
     }
@@ -104,7 +117,9 @@ interface SignWorker {
   outgoing: Outgoing | null;
   /** Batches sent and not answered, in order (a worker answers in order). */
   sent: Map<number, Pending[]>;
-  queued: number;
+  /** Signatures posted to the worker, and (written by the worker) how many it has finished. */
+  posted: number;
+  done: Int32Array;
 }
 
 export class SignWorkers {
@@ -112,9 +127,9 @@ export class SignWorkers {
   private readonly handles = new WeakMap<KeyObject, number>();
   private nextHandle = 1;
   private nextBatch = 1;
-  /** Signatures asked for in this event-loop turn; reset when the batches leave. */
+  /** Signatures asked for in this event-loop turn. */
   private turn = 0;
-  private flushScheduled = false;
+  private turnEndScheduled = false;
   private stopped = false;
 
   /** `counts.workerSignatures` counts the signatures the workers make (the appliance's metrics). */
@@ -126,14 +141,16 @@ export class SignWorkers {
   }
 
   private spawn(): SignWorker {
-    const thread = new Worker(WORKER_CODE, { eval: true });
+    const done = new SharedArrayBuffer(4);
+    const thread = new Worker(WORKER_CODE, { eval: true, workerData: { done } });
     const w: SignWorker = {
       thread,
       known: new Map(),
       drop: new Set(),
       outgoing: null,
       sent: new Map(),
-      queued: 0,
+      posted: 0,
+      done: new Int32Array(done),
     };
     thread.on("message", (m: { batch: number; out: Uint8Array; lengths: Int32Array; errors: unknown[] }) =>
       this.settle(w, m),
@@ -145,20 +162,26 @@ export class SignWorkers {
   }
 
   /**
-   * A worker to sign this request, or null when the main thread should sign it: the first signature
-   * of an event-loop turn (a lone request is answered fastest inline) or every worker's queue full.
+   * A worker to sign this request, or -1 when the main thread should sign it: the first signature of
+   * an event-loop turn (a lone request is answered fastest inline), or when every worker has BACKLOG
+   * signatures outstanding. So under load the workers sign as fast as they can and the main thread
+   * signs what they cannot take, between reading and answering.
    */
   pick(): number {
     if (this.workers.length === 0) return -1;
-    this.turn++;
-    if (this.turn === 1) {
-      this.scheduleFlush();
-      return -1;
+    this.scheduleTurnEnd();
+    if (this.turn++ === 0) return -1;
+    let best = -1;
+    let least = BACKLOG;
+    for (let i = 0; i < this.workers.length; i++) {
+      const w = this.workers[i]!;
+      const backlog = w.posted - Atomics.load(w.done, 0) + (w.outgoing?.pending.length ?? 0);
+      if (backlog < least) {
+        best = i;
+        least = backlog;
+      }
     }
-    let best = 0;
-    for (let i = 1; i < this.workers.length; i++)
-      if (this.workers[i]!.queued < this.workers[best]!.queued) best = i;
-    return this.workers[best]!.queued < MAX_QUEUED ? best : -1;
+    return best;
   }
 
   /** Queues a signature on worker `index` (from pick()); it leaves with this turn's batch. */
@@ -186,9 +209,9 @@ export class SignWorkers {
     out.meta.push(0, handle, scheme, hash, copy.length);
     out.data.push(copy);
     out.bytes += copy.length;
-    w.queued++;
-    this.scheduleFlush();
-    return new Promise((resolve, reject) => out.pending.push({ resolve, reject }));
+    const promise = new Promise<Buffer>((resolve, reject) => out.pending.push({ resolve, reject }));
+    if (out.pending.length >= BATCH) this.post(w);
+    return promise;
   }
 
   /** The vault dropped this key: workers that hold it drop it with their next message. */
@@ -199,37 +222,40 @@ export class SignWorkers {
     for (const w of this.workers) {
       if (w.known.delete(handle)) {
         w.drop.add(handle);
-        this.scheduleFlush();
+        this.scheduleTurnEnd();
       }
     }
   }
 
-  private scheduleFlush(): void {
-    if (this.flushScheduled) return;
-    this.flushScheduled = true;
-    setImmediate(() => this.flush());
+  private scheduleTurnEnd(): void {
+    if (this.turnEndScheduled) return;
+    this.turnEndScheduled = true;
+    setImmediate(() => {
+      this.turnEndScheduled = false;
+      this.turn = 0;
+      for (const w of this.workers) if (w.outgoing || w.drop.size > 0) this.post(w);
+    });
   }
 
-  private flush(): void {
-    this.flushScheduled = false;
-    this.turn = 0;
-    for (const w of this.workers) {
-      const out = w.outgoing;
-      if (!out && w.drop.size === 0) continue;
-      w.outgoing = null;
-      const batch = this.nextBatch++;
-      const data = new Uint8Array(out?.bytes ?? 0);
-      let offset = 0;
-      for (const d of out?.data ?? []) {
-        data.set(d, offset);
-        offset += d.length;
-      }
-      const meta = new Int32Array(out?.meta ?? []);
-      if (out) w.sent.set(batch, out.pending);
-      const drop = [...w.drop];
-      w.drop.clear();
-      w.thread.postMessage({ batch, add: out?.add ?? [], drop, meta, data }, [data.buffer, meta.buffer]);
+  /** Sends a worker its gathered signatures (and the keys they need, and the keys to drop). */
+  private post(w: SignWorker): void {
+    const out = w.outgoing;
+    w.outgoing = null;
+    const batch = this.nextBatch++;
+    const data = new Uint8Array(out?.bytes ?? 0);
+    let offset = 0;
+    for (const d of out?.data ?? []) {
+      data.set(d, offset);
+      offset += d.length;
     }
+    const meta = new Int32Array(out?.meta ?? []);
+    if (out) {
+      w.sent.set(batch, out.pending);
+      w.posted += out.pending.length;
+    }
+    const drop = [...w.drop];
+    w.drop.clear();
+    w.thread.postMessage({ batch, add: out?.add ?? [], drop, meta, data }, [data.buffer, meta.buffer]);
   }
 
   private settle(
@@ -239,7 +265,6 @@ export class SignWorkers {
     const pending = w.sent.get(m.batch);
     if (!pending) return;
     w.sent.delete(m.batch);
-    w.queued -= pending.length;
     const errors = new Map<number, string>();
     for (let i = 0; i < m.errors.length; i += 2) errors.set(m.errors[i] as number, m.errors[i + 1] as string);
     let offset = 0;
