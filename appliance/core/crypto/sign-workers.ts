@@ -91,7 +91,7 @@ parentPort.on("message", (m) => {
     lengths[i] = sig.length;
   }
   for (const h of m.drop) keys.delete(h);
-  parentPort.postMessage({ batch: m.batch, out, lengths, errors }, [out.buffer, lengths.buffer]);
+  parentPort.postMessage({ batch: m.batch, out, lengths, errors, held: keys.size }, [out.buffer, lengths.buffer]);
 });
 `;
 
@@ -108,6 +108,14 @@ interface Outgoing {
   pending: Pending[];
 }
 
+interface Answer {
+  batch: number;
+  out: Uint8Array;
+  lengths: Int32Array;
+  errors: unknown[];
+  held: number;
+}
+
 interface SignWorker {
   thread: Worker;
   /** Handles this worker holds, oldest first. */
@@ -120,6 +128,8 @@ interface SignWorker {
   /** Signatures posted to the worker, and (written by the worker) how many it has finished. */
   posted: number;
   done: Int32Array;
+  /** Keys the worker said it holds in its last answer. */
+  held: number;
 }
 
 export class SignWorkers {
@@ -151,10 +161,9 @@ export class SignWorkers {
       sent: new Map(),
       posted: 0,
       done: new Int32Array(done),
+      held: 0,
     };
-    thread.on("message", (m: { batch: number; out: Uint8Array; lengths: Int32Array; errors: unknown[] }) =>
-      this.settle(w, m),
-    );
+    thread.on("message", (m: Answer) => this.settle(w, m));
     thread.on("error", (err: unknown) => this.lost(w, err instanceof Error ? err : new Error(String(err))));
     thread.on("exit", (code) => this.lost(w, new Error(`signing worker exited with code ${code}`)));
     thread.unref();
@@ -211,6 +220,7 @@ export class SignWorkers {
     out.bytes += copy.length;
     const promise = new Promise<Buffer>((resolve, reject) => out.pending.push({ resolve, reject }));
     if (out.pending.length >= BATCH) this.post(w);
+    else this.scheduleTurnEnd();
     return promise;
   }
 
@@ -258,10 +268,8 @@ export class SignWorkers {
     w.thread.postMessage({ batch, add: out?.add ?? [], drop, meta, data }, [data.buffer, meta.buffer]);
   }
 
-  private settle(
-    w: SignWorker,
-    m: { batch: number; out: Uint8Array; lengths: Int32Array; errors: unknown[] },
-  ): void {
+  private settle(w: SignWorker, m: Answer): void {
+    w.held = m.held;
     const pending = w.sent.get(m.batch);
     if (!pending) return;
     w.sent.delete(m.batch);
@@ -293,6 +301,11 @@ export class SignWorkers {
     w.outgoing = null;
     if (this.stopped) return;
     this.workers[index] = this.spawn();
+  }
+
+  /** Keys the workers held at their last answers (a drop is answered too). */
+  heldKeys(): number {
+    return this.workers.reduce((n, w) => n + w.held, 0);
   }
 
   async stop(): Promise<void> {
