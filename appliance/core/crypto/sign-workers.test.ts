@@ -41,7 +41,7 @@ test("a worker signs with the key it was sent, and drops it when the vault does"
 test("a signature the worker cannot make is refused as INTERNAL, not lost", async () => {
   const ed = generateKeyPairSync("ed25519"); // an Ed25519 key asked for RSA-PSS
   const err = await workers
-    .sign(0, rsa.privateKey, WorkerScheme.RSA_PSS, 1, new Uint8Array(3))
+    .sign(0, ed.privateKey, WorkerScheme.RSA_PSS, 1, new Uint8Array(3))
     .catch((e) => e);
   expect(err.code).toBe("INTERNAL");
 });
