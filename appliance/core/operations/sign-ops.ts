@@ -13,9 +13,9 @@ export const Sign: Handler<"SIGN"> = (session, req, svc) => {
   });
   const spec = signSpec(key.type, req.alg, req.flags, req.data.length);
   // under load a worker thread signs part of the requests (see sign-workers.ts)
-  const worker = svc.signWorkers?.pick() ?? -1;
-  const scheme = worker >= 0 ? workerScheme(spec, req.flags) : null;
-  if (scheme) {
+  const scheme = svc.signWorkers ? workerScheme(spec, req.flags) : null;
+  const worker = scheme ? svc.signWorkers!.pick() : -1;
+  if (scheme && worker >= 0) {
     const version = key.version;
     return svc
       .signWorkers!.sign(worker, key.privateKey!, scheme[0], scheme[1], req.data)
