@@ -27,6 +27,8 @@ export interface LoadedKey {
   secret: KeyObject | null;
   privateKey: KeyObject | null;
   publicKey: KeyObject | null;
+  /** Used since the cache's eviction hand last passed it (see UserVault.load). */
+  used: boolean;
 }
 
 /** Process-local secret for the in-memory PIN verifier (never stored). */
@@ -71,8 +73,8 @@ export class UserVault {
   sessions = 0;
   private destroyed = false;
   private readonly cache = new Map<string, LoadedKey>();
-  /** Newest known version per key id, so "latest" lookups hit the cache. */
-  private readonly latest = new Map<string, number>();
+  /** Newest cached version per key id: a "latest" lookup is one map read, no key string to build. */
+  private readonly latest = new Map<string, LoadedKey>();
 
   constructor(
     readonly userId: number,
@@ -134,15 +136,8 @@ export class UserVault {
   /** A cached key: the newest version when `version` is 0. */
   cached(keyId: string, version = 0): LoadedKey | undefined {
     this.assertAlive();
-    const v = version === 0 ? this.latest.get(keyId) : version;
-    if (v === undefined) return undefined;
-    const k = cacheKey(keyId, v);
-    const hit = this.cache.get(k);
-    if (hit) {
-      // keep the map in recency order for LRU eviction
-      this.cache.delete(k);
-      this.cache.set(k, hit);
-    }
+    const hit = version === 0 ? this.latest.get(keyId) : this.cache.get(cacheKey(keyId, version));
+    if (hit) hit.used = true;
     return hit;
   }
 
@@ -167,35 +162,54 @@ export class UserVault {
       rotateEvery: row.rotate_every,
       created: row.created,
       ...objects,
+      used: true, // loading is a use: a fresh key is not the next to go
     };
-    this.cache.set(cacheKey(row.key_id, row.version), loaded);
-    if (isLatest) this.latest.set(row.key_id, row.version);
-    if (this.cache.size > this.cacheLimit) {
-      const oldest = this.cache.keys().next().value as string;
-      const evicted = this.cache.get(oldest)!;
-      this.cache.delete(oldest);
-      this.dropped(evicted);
-      // the newest-version map follows the cache, so it stays bounded too
-      if (this.latest.get(evicted.keyId) === evicted.version) this.latest.delete(evicted.keyId);
-    }
+    const k = cacheKey(row.key_id, row.version);
+    const replaced = this.cache.get(k);
+    if (replaced) this.dropRow(k, replaced);
+    this.cache.set(k, loaded);
+    if (isLatest) this.latest.set(row.key_id, loaded);
+    if (this.cache.size > this.cacheLimit) this.evictOne();
     return loaded;
+  }
+
+  /**
+   * Second-chance (CLOCK) eviction: the map is in insertion order; a key used since the hand last
+   * passed goes to the back with its mark cleared, the first unused one goes. Recency costs a flag
+   * per hit instead of a delete and re-insert.
+   */
+  private evictOne(): void {
+    for (;;) {
+      const [k, oldest] = this.cache.entries().next().value as [string, LoadedKey];
+      if (oldest.used) {
+        oldest.used = false;
+        this.cache.delete(k);
+        this.cache.set(k, oldest);
+        continue;
+      }
+      this.dropRow(k, oldest);
+      return;
+    }
   }
 
   /** Drops every cached version of a key (deleted, rotated, or policy changed). */
   forget(keyId: string): void {
     const latest = this.latest.get(keyId);
-    this.latest.delete(keyId);
     if (latest === undefined) {
-      for (const k of [...this.cache.keys()]) if (k.startsWith(`${keyId}\0`)) this.drop(k);
+      for (const [k, key] of [...this.cache]) if (key.keyId === keyId) this.dropRow(k, key);
       return;
     }
-    for (let v = 1; v <= latest; v++) this.drop(cacheKey(keyId, v));
+    for (let v = 1; v <= latest.version; v++) {
+      const k = cacheKey(keyId, v);
+      const key = this.cache.get(k);
+      if (key) this.dropRow(k, key);
+    }
   }
 
-  private drop(k: string): void {
-    const key = this.cache.get(k);
-    if (!key) return;
+  /** Removes a cached version; the newest-version map follows the cache, so it stays bounded too. */
+  private dropRow(k: string, key: LoadedKey): void {
     this.cache.delete(k);
+    if (this.latest.get(key.keyId) === key) this.latest.delete(key.keyId);
     this.dropped(key);
   }
 

@@ -1,0 +1,87 @@
+import { expect, test } from "bun:test";
+import { randomBytes } from "node:crypto";
+import { KeyType } from "../../protocol/messages.ts";
+import type { KeyRow } from "./store/keys.ts";
+import { type LoadedKey, pinVerifier, UserVault } from "./vault.ts";
+
+/** A vault with a tiny cache, and a sealed HMAC key row per (key id, version). */
+function setup(limit: number) {
+  const dropped: string[] = [];
+  const vault = new UserVault(1, "c", "u", randomBytes(32), pinVerifier(Buffer.from("pin")), limit, (k) =>
+    dropped.push(`${k.keyId}#${k.version}`),
+  );
+  let id = 1;
+  const row = (keyId: string, version = 1): KeyRow => {
+    const policy = { usage: 0xffff, flags: 0, min_version: 0 };
+    const material = vault.sealKey({ keyId, version, type: KeyType.HMAC, policy }, randomBytes(32));
+    return {
+      id: id++,
+      user_id: 1,
+      key_id: keyId,
+      version,
+      type: KeyType.HMAC,
+      bits: 256,
+      material,
+      created: Date.now(),
+      last_used: 0,
+      use_count: 0,
+      rotate_every: 0,
+      ...policy,
+    };
+  };
+  return { vault, row, dropped };
+}
+
+const ids = (keys: (LoadedKey | undefined)[]) => keys.map((k) => (k ? `${k.keyId}#${k.version}` : "-"));
+
+test("the newest version and explicit versions come from the cache once loaded", () => {
+  const { vault, row } = setup(10);
+  expect(vault.cached("a")).toBeUndefined();
+  const a1 = vault.load(row("a", 1), false);
+  const a2 = vault.load(row("a", 2), true);
+  expect(vault.cached("a")).toBe(a2);
+  expect(vault.cached("a", 1)).toBe(a1);
+  expect(vault.cached("a", 3)).toBeUndefined();
+});
+
+test("a full cache evicts the oldest key not used since the hand last passed", () => {
+  const { vault, row, dropped } = setup(3);
+  vault.load(row("a"), true);
+  vault.load(row("b"), true);
+  vault.load(row("c"), true);
+  // all were used (loaded): the hand clears every mark and the oldest goes
+  vault.load(row("d"), true);
+  expect(dropped).toEqual(["a#1"]);
+  vault.cached("b"); // b is now the oldest, but in use
+  vault.load(row("e"), true);
+  expect(dropped).toEqual(["a#1", "c#1"]);
+  expect(ids(["a", "b", "c", "d", "e"].map((k) => vault.cached(k)))).toEqual(["-", "b#1", "-", "d#1", "e#1"]);
+});
+
+test("forget drops every cached version of a key and reports each", () => {
+  const { vault, row, dropped } = setup(10);
+  vault.load(row("a", 1), false);
+  vault.load(row("a", 2), true);
+  vault.load(row("b", 1), true);
+  vault.forget("a");
+  expect(dropped.sort()).toEqual(["a#1", "a#2"]);
+  expect(ids([vault.cached("a"), vault.cached("a", 1), vault.cached("b")])).toEqual(["-", "-", "b#1"]);
+});
+
+test("loading a cached version again replaces it and reports the old copy dropped", () => {
+  const { vault, row, dropped } = setup(10);
+  const first = vault.load(row("a"), true);
+  const second = vault.load(row("a"), true);
+  expect(second).not.toBe(first);
+  expect(vault.cached("a")).toBe(second);
+  expect(dropped).toEqual(["a#1"]);
+});
+
+test("destroy reports every cached key dropped and refuses further use", () => {
+  const { vault, row, dropped } = setup(10);
+  vault.load(row("a"), true);
+  vault.load(row("b"), true);
+  vault.destroy();
+  expect(dropped.sort()).toEqual(["a#1", "b#1"]);
+  expect(() => vault.cached("a")).toThrow("closed");
+});
