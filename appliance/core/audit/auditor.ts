@@ -45,8 +45,22 @@ interface Tally {
   last: number;
 }
 
+/** A session's last counted operation, so that the same operation again costs a few comparisons. */
+interface LastCount {
+  vault: unknown;
+  name: MessageName;
+  key: string | undefined;
+  version: number | undefined;
+  status: number;
+  tally: Tally;
+  generation: number;
+}
+
 export class Auditor {
   private tallies = new Map<string, Tally>();
+  /** Bumped each time the tallies are written out (a LastCount from before is stale). */
+  private generation = 0;
+  private readonly lastCount = new WeakMap<Session, LastCount>();
 
   constructor(readonly log: AuditLog | null) {
     // counted operations are written just before each batch, so they keep their place in time
@@ -61,41 +75,80 @@ export class Auditor {
     status: number,
   ): void {
     if (!this.log || NOT_AUDITED.has(name)) return;
-    const user =
-      session.vault?.userName ?? (name === "LOGIN" ? (request?.user as string | undefined) : undefined);
     const requested = (request?.keyId ?? request?.id) as string | undefined;
     const key =
       requested === undefined || requested === "" ? (response?.id as string | undefined) : requested;
+    const version = response?.version as number | undefined;
+    const counted = COUNTED.has(name) && !this.log.required;
+    if (counted && this.countAgain(session, name, key, version, status)) return;
+    const user =
+      session.vault?.userName ?? (name === "LOGIN" ? (request?.user as string | undefined) : undefined);
     const event: AuditEvent = {
       actor: user ? `${session.container.name}/${user}` : session.container.name,
       op: name,
       key,
-      version: response?.version as number | undefined,
+      version,
       status: statusName(status),
     };
-    if (COUNTED.has(name) && !this.log.required) this.count(event);
+    if (counted) this.count(session, event, name, status);
     else {
       this.writeTallies();
       this.log.record(event);
     }
   }
 
-  private count(event: AuditEvent): void {
+  /** The fast path: the session repeats its last counted operation (same user, key, version, result). */
+  private countAgain(
+    session: Session,
+    name: MessageName,
+    key: string | undefined,
+    version: number | undefined,
+    status: number,
+  ): boolean {
+    const last = this.lastCount.get(session);
+    if (
+      last === undefined ||
+      last.generation !== this.generation ||
+      last.name !== name ||
+      last.status !== status ||
+      last.key !== key ||
+      last.version !== version ||
+      last.vault !== session.vault
+    ) {
+      return false;
+    }
+    last.tally.count++;
+    last.tally.last = Date.now();
+    return true;
+  }
+
+  private count(session: Session, event: AuditEvent, name: MessageName, status: number): void {
     const id = `${event.actor}\0${event.op}\0${event.key ?? ""}\0${event.version ?? ""}\0${event.status}`;
     const now = Date.now();
-    const tally = this.tallies.get(id);
+    let tally = this.tallies.get(id);
     if (tally) {
       tally.count++;
       tally.last = now;
     } else {
-      this.tallies.set(id, { event, count: 1, first: now, last: now });
+      tally = { event, count: 1, first: now, last: now };
+      this.tallies.set(id, tally);
     }
+    this.lastCount.set(session, {
+      vault: session.vault,
+      name,
+      key: event.key,
+      version: event.version,
+      status,
+      tally,
+      generation: this.generation,
+    });
   }
 
   private writeTallies(): void {
     if (this.tallies.size === 0 || !this.log) return;
     const tallies = this.tallies;
     this.tallies = new Map();
+    this.generation++;
     for (const t of tallies.values()) {
       this.log.record(
         { ...t.event, count: t.count, until: new Date(t.last).toISOString() },
