@@ -7,9 +7,12 @@ afterAll(() => workers.stop());
 
 const settle = () => new Promise((r) => setTimeout(r, 50));
 
-test("the first signature of a turn stays on the main thread, the next go to the worker", async () => {
-  expect(workers.pick()).toBe(-1);
-  expect(workers.pick()).toBe(0);
+test("the first signatures of a turn stay on the main thread, the next go to the worker", async () => {
+  expect([workers.pick(), workers.pick(), workers.pick(), workers.pick(), workers.pick()]).toEqual([
+    -1, -1, -1, -1, 0,
+  ]);
+  await settle();
+  expect(workers.pick()).toBe(-1); // a new turn
   await settle();
 });
 

@@ -28,6 +28,11 @@ const BATCH = 8;
  * itself): enough to keep it busy until the next batch, not so many that the main thread idles.
  */
 const BACKLOG = 2 * BATCH;
+/**
+ * The first signatures of each event-loop turn are made inline: at a light load (a few requests per
+ * turn) the main thread has time for them, and a hop would cost both threads a wake-up for nothing.
+ */
+const INLINE_FIRST = 4;
 const KEYS_PER_WORKER = 4096;
 
 /** How a request is signed; mirrors signData() in signatures.ts for the non-prehashed cases. */
@@ -171,15 +176,14 @@ export class SignWorkers {
   }
 
   /**
-   * A worker to sign this request, or -1 when the main thread should sign it: the first signature of
-   * an event-loop turn (a lone request is answered fastest inline), or when every worker has BACKLOG
-   * signatures outstanding. So under load the workers sign as fast as they can and the main thread
+   * A worker to sign this request, or -1 when the main thread should sign it: the first INLINE_FIRST
+   * signatures of an event-loop turn, or when every worker has BACKLOG signatures outstanding. So under load the workers sign as fast as they can and the main thread
    * signs what they cannot take, between reading and answering.
    */
   pick(): number {
     if (this.workers.length === 0) return -1;
     this.scheduleTurnEnd();
-    if (this.turn++ === 0) return -1;
+    if (this.turn++ < INLINE_FIRST) return -1;
     let best = -1;
     let least = BACKLOG;
     for (let i = 0; i < this.workers.length; i++) {
