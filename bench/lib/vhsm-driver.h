@@ -12,6 +12,12 @@
 
 #include "vhsm.h"
 
+#define MAX_IN_FLIGHT 256
+
+/* Every operation of a batch works on the same message: these point at it. */
+static const void *datas[MAX_IN_FLIGHT];
+static size_t lens[MAX_IN_FLIGHT];
+
 typedef struct load {
   const char *key_id;
   int alg;
@@ -83,4 +89,18 @@ static int load_run(vhsm *h, load *l, int (*batch)(vhsm *, load *), const char *
   }
   vhsm_close(h);
   return 0;
+}
+
+/* A driver's main: opens the handle, points every batch slot at the message, runs the window.
+ * `single` and `many` name the libvhsm call used with 1 and with more operations in flight. */
+static int load_main(int argc, char **argv, int (*batch)(vhsm *, load *), const char *single, const char *many) {
+  static load l;
+  vhsm *h = load_open(argc, argv, &l);
+  if (!h) return 0;
+  if (l.in_flight > MAX_IN_FLIGHT) l.in_flight = MAX_IN_FLIGHT;
+  for (size_t i = 0; i < l.in_flight; i++) {
+    datas[i] = l.msg;
+    lens[i] = l.msg_len;
+  }
+  return load_run(h, &l, batch, l.in_flight == 1 ? single : many);
 }

@@ -5,10 +5,7 @@
  */
 #include "vhsm-driver.h"
 
-#define MAX_IN_FLIGHT 256
 
-static const void *datas[MAX_IN_FLIGHT];
-static size_t lens[MAX_IN_FLIGHT];
 static unsigned char macs[MAX_IN_FLIGHT][VHSM_MAX_HASH];
 
 static int batch(vhsm *h, load *l) {
@@ -19,14 +16,4 @@ static int batch(vhsm *h, load *l) {
   return rc;
 }
 
-int main(int argc, char **argv) {
-  static load l;
-  vhsm *h = load_open(argc, argv, &l);
-  if (!h) return 0;
-  if (l.in_flight > MAX_IN_FLIGHT) l.in_flight = MAX_IN_FLIGHT;
-  for (size_t i = 0; i < l.in_flight; i++) {
-    datas[i] = l.msg;
-    lens[i] = l.msg_len;
-  }
-  return load_run(h, &l, batch, l.in_flight == 1 ? "vhsm_hmac" : "vhsm_hmac_many");
-}
+int main(int argc, char **argv) { return load_main(argc, argv, batch, "vhsm_hmac", "vhsm_hmac_many"); }
