@@ -25,15 +25,7 @@
 #define MANY 600
 #define STRIDE 512
 
-static int failures;
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      failures++;                                                                                              \
-      printf("not ok: " __VA_ARGS__);                                                                          \
-      printf(" (%s:%d)\n", __FILE__, __LINE__);                                                                \
-    }                                                                                                          \
-  } while (0)
+#include "check.h"
 
 typedef struct scheme {
   const char *name;

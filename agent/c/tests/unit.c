@@ -10,15 +10,7 @@
 
 #include "vhsm.h"
 
-static int failures;
-#define CHECK(cond, ...)                                                                                       \
-  do {                                                                                                         \
-    if (!(cond)) {                                                                                             \
-      failures++;                                                                                              \
-      printf("not ok: " __VA_ARGS__);                                                                          \
-      printf(" (%s:%d)\n", __FILE__, __LINE__);                                                                \
-    }                                                                                                          \
-  } while (0)
+#include "check.h"
 
 static vhsm *open_as(const char *pin) {
   vhsm_options opt = {0};
