@@ -65,12 +65,12 @@ function signOne(scheme, hash, key, data) {
 parentPort.on("message", (m) => {
   // keys sent with this batch first; keys dropped during this turn after its signatures
   for (let i = 0; i < m.add.length; i += 2) keys.set(m.add[i], m.add[i + 1]);
-  const n = m.meta.length / 5;
+  const n = m.meta.length / 4; // per signature: key handle, scheme, hash, message length
   const sigs = [];
   const errors = [];
   let total = 0;
   for (let i = 0, offset = 0; i < n; i++) {
-    const handle = m.meta[5 * i + 1], scheme = m.meta[5 * i + 2], hash = m.meta[5 * i + 3], length = m.meta[5 * i + 4];
+    const handle = m.meta[4 * i], scheme = m.meta[4 * i + 1], hash = m.meta[4 * i + 2], length = m.meta[4 * i + 3];
     const data = m.data.subarray(offset, offset + length);
     offset += length;
     try {
@@ -177,8 +177,9 @@ export class SignWorkers {
 
   /**
    * A worker to sign this request, or -1 when the main thread should sign it: the first INLINE_FIRST
-   * signatures of an event-loop turn, or when every worker has BACKLOG signatures outstanding. So under load the workers sign as fast as they can and the main thread
-   * signs what they cannot take, between reading and answering.
+   * signatures of an event-loop turn, or when every worker has BACKLOG signatures outstanding. So
+   * under load the workers sign as fast as they can and the main thread signs what they cannot take,
+   * between reading and answering.
    */
   pick(): number {
     if (this.workers.length === 0) return -1;
@@ -219,7 +220,7 @@ export class SignWorkers {
     }
     // the request's bytes are a view into a network buffer reused after the handler returns: copy
     const copy = new Uint8Array(data);
-    out.meta.push(0, handle, scheme, hash, copy.length);
+    out.meta.push(handle, scheme, hash, copy.length);
     out.data.push(copy);
     out.bytes += copy.length;
     const promise = new Promise<Buffer>((resolve, reject) => out.pending.push({ resolve, reject }));
