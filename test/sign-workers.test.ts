@@ -103,7 +103,7 @@ describe("with the default one signing worker", () => {
       ),
     );
     expect(await workerSignatures(app)).toBe(before);
-    sigs.forEach((s, i) => expect(verify("sha256", messages[i]!, pub, s.signature)).toBe(true));
+    for (const [i, s] of sigs.entries()) expect(verify("sha256", messages[i]!, pub, s.signature)).toBe(true);
   });
 
   test("after a rotation, worker-made signatures are by the new version; after deletion, refused", async () => {
