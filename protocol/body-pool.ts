@@ -2,7 +2,8 @@
  * Buffers for assembling frames that arrive in several chunks (a 1 MiB request comes in ~5). A fresh
  * 1 MiB buffer per frame costs more than copying into it (allocation, zeroing, page faults: 135 vs
  * 48 us per MiB measured here), so buffers the consumer is done with are kept for the next frame.
- * Bounded: a few buffers of at most POOLED_MAX bytes, whatever the traffic.
+ * Bounded: at most KEEP buffers of at most POOLED_MAX bytes kept, whatever the traffic (16, so that
+ * 16 pipelined 1 MiB requests, each held while a worker hashes it, do not allocate afresh).
  *
  * Pooled buffers live in shared memory, so that a worker thread can hash an assembled body where it
  * lies instead of the main thread copying it once more. A consumer that hands a body to another

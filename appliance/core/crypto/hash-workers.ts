@@ -9,8 +9,8 @@
  * worker answers (one copy of a 1 MiB payload fewer on the main thread). Otherwise each worker has a
  * few slots in a SharedArrayBuffer; the main thread copies the payload into a free slot (one memcpy)
  * and posts only the slot's coordinates, which measured ~170 µs of CPU per MiB less than transferring
- * a copy. Payloads larger than a slot, or when every slot is busy, are transferred instead. The worker's code is inline so that the
- * compiled single binary needs no extra file.
+ * a copy. Payloads larger than a slot, or when every slot is busy, are transferred instead. The
+ * worker's code is inline so that the compiled single binary needs no extra file.
  */
 import type { KeyObject } from "node:crypto";
 import { Worker } from "node:worker_threads";
