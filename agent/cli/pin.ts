@@ -68,6 +68,8 @@ const MAX_PIN = 1024;
 /** Reads one line from the terminal in raw mode, so nothing is echoed; Ctrl-C aborts. */
 function prompt(question: string): Promise<Buffer> {
   const stdin = process.stdin;
+  // echo off before the prompt shows: a PIN typed the moment it appears must not reach the screen
+  stdin.setRawMode(true);
   process.stderr.write(question);
   const buf = Buffer.alloc(MAX_PIN);
   let len = 0;
@@ -102,7 +104,6 @@ function prompt(question: string): Promise<Buffer> {
         chunk.fill(0);
       }
     };
-    stdin.setRawMode(true);
     stdin.on("data", onData);
     stdin.resume();
   });
