@@ -34,6 +34,12 @@ const BODY_DONE_ON_RETURN = new Set<MessageName>([
   "DIGEST_UPDATE",
 ]);
 
+/**
+ * How long a connection closed after a final answer (a frame error, the idle sweep) waits for a
+ * client that is slow to read to take what is still queued, that answer included.
+ */
+const LINGER_MS = 2000;
+
 /** Bytes of requests held behind a barrier before the socket stops being read. */
 const WAITING_LIMIT = 4 * 1024 * 1024;
 
@@ -53,6 +59,7 @@ export class Connection implements Idleable {
   private barrier = false;
   private closed = false;
   private cleanedUp = false;
+  private lingerTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly counters: ContainerCounters;
 
   constructor(
@@ -89,7 +96,7 @@ export class Connection implements Idleable {
         message: e.message,
       });
       this.send(encodeError(0, 0, e.status, e.message));
-      this.close();
+      this.closeAfterAnswers();
     }
   }
 
@@ -258,14 +265,11 @@ export class Connection implements Idleable {
   }
 
   /**
-   * A LOGIN still deriving its key when the client hung up completes after cleanup() has run: release
-   * the vault it opened, or the user's keys would stay decrypted in memory with no session using them.
+   * A LOGIN still deriving its key when the connection closed completes afterwards: release the vault
+   * it opened, or the user's keys would stay decrypted in memory with no session using them.
    */
   private releaseLateVault(): void {
-    const vault = this.session.vault;
-    if (!this.cleanedUp || !vault) return;
-    this.session.vault = null;
-    this.services.accounts.release(vault);
+    if (this.closed) this.releaseSession();
   }
 
   private fail(
@@ -315,26 +319,45 @@ export class Connection implements Idleable {
     }
   }
 
-  onDrain(): void {
-    if (!this.closed) this.outbound.drained();
-  }
-
   /** The idle sweep's verdict: say why once, then close. */
   closeIdle(seconds: number): void {
     if (this.closed) return;
     this.log.info("closing idle connection", { container: this.session.container.name, seconds });
     this.send(encodeError(0, 0, Status.LIMIT_EXCEEDED, `no request for ${seconds} s; connection closed`));
-    this.close();
+    this.closeAfterAnswers();
   }
 
-  /** Ends the connection and its session (client gone, container revoked, or protocol violation). */
+  /** Ends the connection and its session now (client gone, container revoked, client not reading). */
   close(): void {
-    if (this.closed) return;
+    if (this.cleanedUp) return;
     this.closed = true;
-    // queued answers (a frame error's, say) go out before the end
+    // what the socket takes now goes out before the end
     this.outbound.flush();
     this.socket.end();
     this.cleanup();
+  }
+
+  /**
+   * Ends the connection after its last answer (a frame error's, the idle sweep's): no more requests
+   * are read and the session ends now, but what is queued behind a full socket still goes out as the
+   * client reads, for up to LINGER_MS, so that the final answer is not lost.
+   */
+  private closeAfterAnswers(): void {
+    if (this.closed) return;
+    this.outbound.flush();
+    if (this.outbound.queuedBytes === 0) {
+      this.close();
+      return;
+    }
+    this.closed = true;
+    this.releaseSession();
+    this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
+  }
+
+  onDrain(): void {
+    if (this.cleanedUp) return;
+    this.outbound.drained();
+    if (this.lingerTimer && this.outbound.queuedBytes === 0) this.close();
   }
 
   /** Called when the socket has closed from either side. */
@@ -342,13 +365,20 @@ export class Connection implements Idleable {
     if (this.cleanedUp) return;
     this.cleanedUp = true;
     this.closed = true;
+    if (this.lingerTimer) clearTimeout(this.lingerTimer);
+    this.lingerTimer = null;
+    this.releaseSession();
+    this.outbound.close();
+    this.onClose(this);
+  }
+
+  /** The session's contexts and its hold on the user's vault end with the connection. */
+  private releaseSession(): void {
     const vault = this.session.vault;
     this.session.clearContexts();
     if (vault) {
       this.session.vault = null;
       this.services.accounts.release(vault);
     }
-    this.outbound.close();
-    this.onClose(this);
   }
 }

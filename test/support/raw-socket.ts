@@ -111,6 +111,15 @@ export class RawConnection {
     return frame!;
   }
 
+  /** Stops reading, as a slow client would: the appliance's answers back up behind a full socket. */
+  pause(): void {
+    this.socket?.pause();
+  }
+
+  resume(): void {
+    this.socket?.resume();
+  }
+
   waitClosed(timeoutMs = 5000): Promise<void> {
     return this.until(() => this.closed, "the appliance to close the connection", timeoutMs);
   }
