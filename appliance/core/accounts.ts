@@ -80,6 +80,11 @@ export class Accounts {
     );
     if (!dataKey)
       throw new VhsmError(Status.TAMPERED, `the data key of service user ${user.name} does not open`);
+    return this.openVault(container, user, dataKey, pin);
+  }
+
+  /** A new vault around an unwrapped data key, with its first session. */
+  private openVault(container: ContainerRow, user: UserRow, dataKey: Buffer, pin: Uint8Array): UserVault {
     const vault = new UserVault(
       user.id,
       container.name,
@@ -151,18 +156,7 @@ export class Accounts {
       raced.sessions++;
       return raced;
     }
-    const vault = new UserVault(
-      user.id,
-      container.name,
-      name,
-      dataKey,
-      pinVerifier(pin),
-      this.options.keyCacheLimit,
-      this.options.keyDropped,
-    );
-    vault.sessions = 1;
-    this.vaults.set(user.id, vault);
-    return vault;
+    return this.openVault(container, user, dataKey, pin);
   }
 
   /** Fast path while the user is logged in elsewhere: synchronous, so the attempt count is exact. */
