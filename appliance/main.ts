@@ -11,6 +11,7 @@ import {
   readConfigFile,
   readEnvironment,
 } from "./config-file.ts";
+import { tuneAllocator } from "./core/allocator-tuning.ts";
 import { adminSocketPath, type RunningAppliance, SelfTestFailure, startAppliance } from "./core/appliance.ts";
 import { type ApplianceConfig, defaultConfig } from "./core/config.ts";
 import { Logger } from "./core/log.ts";
@@ -91,6 +92,11 @@ async function run(
   log: Logger,
   afterStart?: (a: RunningAppliance) => Promise<void>,
 ) {
+  // first, before anything starts: this re-executes the process once (same pid) to set allocator options
+  const allocator = tuneAllocator();
+  if (allocator.state === "unavailable") {
+    log.warn("could not tune the allocator; large requests cost more CPU", { error: allocator.error });
+  }
   const hardening = disableCoreDumps();
   if (hardening.coreDumps !== "disabled" || hardening.dumpable !== false) {
     log.warn("could not disable core dumps; set LimitCORE=0 in the service unit", { ...hardening });

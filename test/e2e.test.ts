@@ -43,6 +43,13 @@ describe("the compiled appliance", () => {
     expect(statSync(COMPILED_APPLIANCE).mode & 0o111).not.toBe(0);
   });
 
+  test("re-executed itself with its allocator tuned: same pid, MIMALLOC_PURGE_DELAY=10000 (allocator-tuning.ts)", () => {
+    const environ = readFileSync(`/proc/${app.proc!.pid}/environ`, "utf8").split("\0");
+    expect(environ).toContain("MIMALLOC_PURGE_DELAY=10000");
+    expect(readFileSync(`/proc/${app.proc!.pid}/cmdline`, "utf8").split("\0")[0]).toBe(COMPILED_APPLIANCE);
+    expect(app.stderr).not.toContain("could not tune the allocator");
+  });
+
   test("enroll, add a user, generate and import keys; HMACs and digests agree with openssl", async () => {
     const socket = await app.enroll("e2e");
     expect(socket).toBe(app.socketOf("e2e"));
