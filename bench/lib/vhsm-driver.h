@@ -1,7 +1,7 @@
 /*
  * What the libvhsm load drivers (vhsm-sign.c, vhsm-hmac.c) share. Each is run by bench/lib/fleet.ts as
- *   DRIVER KEY_ID ALG IN_FLIGHT HEX START_MS SECONDS
- * with the socket, user and PIN in $VHSM_SOCKET, $VHSM_USER and $VHSM_PIN (never argv). It warms up
+ *   DRIVER KEY_ID ALG IN_FLIGHT MESSAGE START_MS SECONDS
+ * where MESSAGE is the message in hex, or @PATH for a file holding it (messages of any size), with the socket, user and PIN in $VHSM_SOCKET, $VHSM_USER and $VHSM_PIN (never argv). It warms up
  * until START_MS (epoch ms), counts for SECONDS, and prints one JSON line: {"ops", "seconds", "cpu"
  * (its own CPU seconds in the window), "signature" (its last output, hex)} or {"error", "at"}.
  */
@@ -22,7 +22,7 @@ typedef struct load {
   const char *key_id;
   int alg;
   size_t in_flight;
-  unsigned char msg[8192];
+  unsigned char *msg;
   size_t msg_len;
   double start_ms, end_ms, seconds;
   unsigned char last[512]; /* the last output of the last batch, set by the driver's batch() */
@@ -39,7 +39,7 @@ static double clock_ms(clockid_t id) {
 static vhsm *load_open(int argc, char **argv, load *l) {
   const char *pin = getenv("VHSM_PIN");
   if (argc != 7 || !pin) {
-    fprintf(stderr, "usage: VHSM_SOCKET=.. VHSM_USER=.. VHSM_PIN=.. %s KEY_ID ALG IN_FLIGHT HEX START_MS"
+    fprintf(stderr, "usage: VHSM_SOCKET=.. VHSM_USER=.. VHSM_PIN=.. %s KEY_ID ALG IN_FLIGHT HEX|@FILE START_MS"
                     " SECONDS\n",
             argv[0]);
     exit(2);
@@ -48,8 +48,17 @@ static vhsm *load_open(int argc, char **argv, load *l) {
   l->alg = atoi(argv[2]);
   l->in_flight = strtoul(argv[3], NULL, 10);
   const char *hex = argv[4];
-  while (l->msg_len < sizeof l->msg && sscanf(hex + 2 * l->msg_len, "%2hhx", &l->msg[l->msg_len]) == 1)
-    l->msg_len++;
+  if (hex[0] == '@') {
+    FILE *f = fopen(hex + 1, "rb");
+    if (!f || fseek(f, 0, SEEK_END) || (long)(l->msg_len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) exit(3);
+    l->msg = malloc(l->msg_len ? l->msg_len : 1);
+    if (!l->msg || fread(l->msg, 1, l->msg_len, f) != l->msg_len) exit(3);
+    fclose(f);
+  } else {
+    l->msg = malloc(strlen(hex) / 2 + 1);
+    if (!l->msg) exit(3);
+    while (sscanf(hex + 2 * l->msg_len, "%2hhx", &l->msg[l->msg_len]) == 1) l->msg_len++;
+  }
   l->start_ms = atof(argv[5]);
   l->seconds = atof(argv[6]);
   l->end_ms = l->start_ms + l->seconds * 1e3;

@@ -3,7 +3,8 @@
  * the client side: TypeScript agent processes (bench/lib/sign-worker.ts) and C processes on libvhsm
  * (bench/lib/vhsm-sign.c and vhsm-hmac.c, compiled here from agent/c's sources so that they match them).
  */
-import { join } from "node:path";
+import { writeFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 import type { SignAlgorithm } from "../../agent/index.ts";
 import { compileC } from "./cc.ts";
 import { type FleetResult, runFleet } from "./fleet.ts";
@@ -81,7 +82,7 @@ export function cFleet(
   appliancePid: number,
 ): Promise<FleetResult> {
   const env = { VHSM_SOCKET: login.socket, VHSM_USER: login.user, VHSM_PIN: login.pin };
-  const args = [job.keyId, String(job.cAlg), String(job.inFlight), job.message.toString("hex")];
+  const args = [job.keyId, String(job.cAlg), String(job.inFlight), messageArgument(driver, job.message)];
   return runFleet(
     processes,
     (_, startMs) => ({ argv: [driver, ...args, String(startMs), String(seconds)], env }),
@@ -89,4 +90,12 @@ export function cFleet(
     200,
     appliancePid,
   );
+}
+
+/** The drivers' MESSAGE argument: hex, or `@FILE` beside the driver for messages too large for argv. */
+function messageArgument(driver: string, message: Buffer): string {
+  if (message.length <= 16 * 1024) return message.toString("hex");
+  const file = join(dirname(driver), `message-${message.length}.bin`);
+  writeFileSync(file, message);
+  return `@${file}`;
 }
