@@ -6,7 +6,7 @@
  * page faults and ~100 us of kernel time per MiB on the main thread, ~8% of a 1 MiB HMAC's CPU.
  *
  * mimalloc reads its options from the environment once, at process start, and Bun does not export
- * its option setter; so `serve` re-executes itself once, at start-up, with MIMALLOC_PURGE_DELAY=10000:
+ * its option setter; so `serve` and `demo` re-execute themselves once, first thing (main.ts), with MIMALLOC_PURGE_DELAY=10000:
  * execve keeps the pid, argv, open descriptors and the terminal. Memory stays with the process for
  * 10 s after it was last used, then goes back as before; never purging (-1) faults no less under load
  * and keeps ~11-19 MiB of start-up garbage (the KDF's scratch memory) for good. An operator who sets
@@ -21,8 +21,18 @@ export const PURGE_DELAY_MS = "10000";
 
 export type TuningResult = { state: "tuned" | "operator-set" } | { state: "unavailable"; error: string };
 
-/** Re-executes the process with the allocator tuned; returns only when it does not (or need not). */
+let outcome: TuningResult | undefined;
+
+/**
+ * Re-executes the process with the allocator tuned; returns only when it does not (or need not).
+ * The first call decides; later calls return its result (main.ts calls it first, cli.ts to report).
+ */
 export function tuneAllocator(env: NodeJS.ProcessEnv = process.env): TuningResult {
+  outcome ??= attempt(env);
+  return outcome;
+}
+
+function attempt(env: NodeJS.ProcessEnv): TuningResult {
   if (env[PURGE_DELAY_VARIABLE] !== undefined) {
     return { state: env[PURGE_DELAY_VARIABLE] === PURGE_DELAY_MS ? "tuned" : "operator-set" };
   }
