@@ -8,14 +8,14 @@
  * (e.g. APP_ENV=MIMALLOC_PURGE_DELAY=100 for the runtime's default allocator behaviour).
  */
 import { createHmac, createSecretKey, randomBytes } from "node:crypto";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startTestAppliance } from "../test/support/appliance.ts";
-import { topSelfTime } from "./lib/cpuprofile.ts";
 import { fmtInt } from "./lib/format.ts";
 import { measureAsync, measureSync } from "./lib/load.ts";
+import { applianceEnv, printProfile } from "./lib/quick.ts";
 import { perOperation, threadTimes } from "./lib/thread-cpu.ts";
 import { buildCDriver, cFleet } from "./lib/vhsm-fleet.ts";
 
@@ -31,11 +31,8 @@ const { values } = parseArgs({
   },
 });
 const size = Number(values.size);
-const env: Record<string, string> = process.env.APP_ENV
-  ? Object.fromEntries(process.env.APP_ENV.split(",").map((kv) => kv.split("=") as [string, string]))
-  : {};
 const profDir = mkdtempSync(join(tmpdir(), "vhsm-prof-"));
-if (values.prof) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${profDir}`;
+const env = applianceEnv(values.prof, profDir);
 const app = await startTestAppliance({ env });
 try {
   const clients = [await app.setupClient("q", "q", "q-pin-1")];
@@ -78,10 +75,7 @@ try {
   }
   for (const c of clients) c.close();
   await app.stop();
-  const file = readdirSync(profDir).find((f) => f.endsWith(".cpuprofile"));
-  if (file)
-    for (const h of topSelfTime(join(profDir, file), 30))
-      console.log(`${(h.share * 100).toFixed(1).padStart(6)}%  ${h.name}`);
+  printProfile(profDir);
 } finally {
   await app.dispose();
 }

@@ -8,14 +8,14 @@
  * appliance's environment.
  */
 import { sign } from "node:crypto";
-import { mkdtempSync, readdirSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { startTestAppliance } from "../test/support/appliance.ts";
-import { topSelfTime } from "./lib/cpuprofile.ts";
 import { fmtInt } from "./lib/format.ts";
 import { measureSync } from "./lib/load.ts";
+import { applianceEnv, printProfile } from "./lib/quick.ts";
 import { perOperation, threadTimes } from "./lib/thread-cpu.ts";
 import { buildCDriver, cFleet } from "./lib/vhsm-fleet.ts";
 import { ALGORITHMS } from "./sign-systems.ts";
@@ -32,11 +32,8 @@ const { values } = parseArgs({
 });
 const a = ALGORITHMS.find((x) => x.keyType === values.alg);
 if (!a) throw new Error(`--alg: one of ${ALGORITHMS.map((x) => x.keyType).join(", ")}`);
-const env: Record<string, string> = process.env.APP_ENV
-  ? Object.fromEntries(process.env.APP_ENV.split(",").map((kv) => kv.split("=") as [string, string]))
-  : {};
 const dir = mkdtempSync(join(tmpdir(), "vhsm-quick-sign-"));
-if (values.prof) env.BUN_OPTIONS = `--cpu-prof --cpu-prof-dir=${dir}`;
+const env = applianceEnv(values.prof, dir);
 const app = await startTestAppliance({ env });
 try {
   const client = await app.setupClient("q", "q", "q-pin-1");
@@ -65,10 +62,7 @@ try {
   }
   client.close();
   await app.stop();
-  const file = readdirSync(dir).find((f) => f.endsWith(".cpuprofile"));
-  if (file)
-    for (const h of topSelfTime(join(dir, file), 30))
-      console.log(`${(h.share * 100).toFixed(1).padStart(6)}%  ${h.name}`);
+  printProfile(dir);
 } finally {
   await app.dispose();
 }
