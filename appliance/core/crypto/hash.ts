@@ -17,8 +17,37 @@ export function digestStream(alg: number): Hash {
   return createHash(hashName(alg));
 }
 
+/**
+ * Keyed HMAC states, by key object and algorithm: HMAC over a copy of one costs ~20% less than
+ * createHmac with the key object (4 KiB: ~2.5 against ~3.0 us here), which sets the key up anew each
+ * time. A state lives as long as its key object (the vault's cache holds those) and holds no more than
+ * the key object does: the key, hashed into the inner and outer pads. The exported secret it is made
+ * from is zeroed at once.
+ */
+const keyedStates = new WeakMap<KeyObject, Bun.CryptoHasher[]>();
+
+function keyedState(alg: number, key: KeyObject): Bun.CryptoHasher {
+  let states = keyedStates.get(key);
+  if (!states) {
+    states = [];
+    keyedStates.set(key, states);
+  }
+  let state = states[alg];
+  if (!state) {
+    const secret = key.export();
+    try {
+      state = new Bun.CryptoHasher(hashName(alg) as Bun.SupportedCryptoAlgorithms, secret);
+    } finally {
+      secret.fill(0);
+    }
+    states[alg] = state;
+  }
+  return state;
+}
+
 export function hmacOnce(alg: number, key: KeyObject, data: Uint8Array): Buffer {
-  return createHmac(hashName(alg), key).update(data).digest();
+  hashName(alg); // an unsupported algorithm fails here, before any state is made
+  return keyedState(alg, key).copy().update(data).digest() as Buffer;
 }
 
 export function hmacStream(alg: number, key: KeyObject): Hmac {
