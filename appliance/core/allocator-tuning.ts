@@ -66,11 +66,27 @@ function execve(path: string, argv: string[], envp: string[]): string {
   const envArray = pointers(envp, "utf8");
   const libc = dlopen("libc.so.6", {
     execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    sigaction: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
   });
+  // The runtime stops threads with SIGPWR (its sampling profiler, --cpu-prof, does it all the time).
+  // One sent as execve runs would reach the new image before it installs its handler, and SIGPWR's
+  // default action ends the process: seen as a start that dies at once, 1 in ~10 with --cpu-prof.
+  // Ignored, it is discarded; an ignored signal stays ignored across execve until the new image
+  // installs its handler, as the runtime does at start.
+  const ignore = Buffer.alloc(SIGACTION_SIZE);
+  ignore.writeBigUInt64LE(SIG_IGN, 0);
+  const previous = Buffer.alloc(SIGACTION_SIZE);
+  const ignored = libc.symbols.sigaction(SIGPWR, ptr(ignore), ptr(previous)) === 0;
   try {
     libc.symbols.execve(ptr(Buffer.from(`${path}\0`, "latin1")), ptr(argvArray), ptr(envArray));
     return `execve(${path}) failed`;
   } finally {
+    if (ignored) libc.symbols.sigaction(SIGPWR, ptr(previous), null);
     libc.close();
   }
 }
+
+/** Linux (x86-64, arm64): SIGPWR's number, SIG_IGN, and room for glibc's struct sigaction (152 bytes). */
+const SIGPWR = 30;
+const SIG_IGN = 1n;
+const SIGACTION_SIZE = 256;
