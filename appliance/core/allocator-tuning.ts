@@ -6,8 +6,8 @@
  * page faults and ~100 us of kernel time per MiB on the main thread, ~8% of a 1 MiB HMAC's CPU.
  *
  * mimalloc reads its options from the environment once, at process start, and Bun does not export
- * its option setter; so `serve` and `demo` re-execute themselves once, first thing (main.ts), with MIMALLOC_PURGE_DELAY=10000:
- * execve keeps the pid, argv, open descriptors and the terminal. Memory stays with the process for
+ * its option setter; so `serve` and `demo` re-execute themselves once, first thing (main.ts), with
+ * MIMALLOC_PURGE_DELAY=10000: execve keeps the pid, argv, open descriptors and the terminal. Memory stays with the process for
  * 10 s after it was last used, then goes back as before; never purging (-1) faults no less under load
  * and keeps ~11-19 MiB of start-up garbage (the KDF's scratch memory) for good. An operator who sets
  * MIMALLOC_PURGE_DELAY (any value, e.g. 100 for the runtime's default) is left alone.
