@@ -1,11 +1,11 @@
 /**
  * Property tests of the codec and the framing loop (fast-check): round trips for random field values of
  * every message in the table; arbitrary bytes never raise anything but a VhsmError; the frames cut from a
- * stream do not depend on how the stream is split into chunks.
+ * stream do not depend on how the stream is split into chunks; a StringMemo never changes what is decoded.
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { decodeBody, encodeFrame } from "./codec.ts";
+import { decodeBody, encodeFrame, StringMemo } from "./codec.ts";
 import { FLAG_RESPONSE, type Frame, FrameReader, HEADER_SIZE, readHeader } from "./frame.ts";
 import {
   ERROR_BODY,
@@ -211,5 +211,61 @@ describe("framing does not depend on how the stream is split", () => {
       }),
       { numRuns: RUNS },
     );
+  });
+});
+
+describe("StringMemo", () => {
+  const KEYED = MESSAGES.HMAC.request; // { keyId: str, alg: u8, data: bytes }
+  const body = (keyId: Uint8Array) => {
+    const b = new Uint8Array(2 + keyId.length + 1 + 4);
+    b[0] = keyId.length >>> 8;
+    b[1] = keyId.length & 0xff;
+    b.set(keyId, 2);
+    return b;
+  };
+
+  test("a sequence of bodies decodes through one memo exactly as without it (strings repeated, same-length, invalid UTF-8)", () => {
+    // short alphabets make repeats and same-length near misses common; raw bytes include invalid UTF-8
+    const keyBytes = fc.oneof(
+      fc.uint8Array({ minLength: 0, maxLength: 70 }).map((b) => b.map((x) => 0x61 + (x % 3))),
+      fc.uint8Array({ minLength: 0, maxLength: 6 }),
+      fc.constantFrom(new Uint8Array([0xc3, 0xa9]), new Uint8Array([0xc3]), new Uint8Array([0xe9])),
+    );
+    fc.assert(
+      fc.property(fc.array(keyBytes, { minLength: 1, maxLength: 12 }), (keys) => {
+        const memo = new StringMemo();
+        for (const k of keys) {
+          const plain = (() => {
+            try {
+              return decodeBody(KEYED, body(k));
+            } catch (e) {
+              return (e as VhsmError).code;
+            }
+          })();
+          const memoised = (() => {
+            try {
+              return decodeBody(KEYED, body(k), memo);
+            } catch (e) {
+              return (e as VhsmError).code;
+            }
+          })();
+          expect(memoised).toEqual(plain);
+        }
+      }),
+      { numRuns: RUNS },
+    );
+  });
+
+  test("a repeated key id comes back as the remembered string; a different one of the same length does not", () => {
+    const memo = new StringMemo();
+    const a = decodeBody(KEYED, body(Buffer.from("key-aaaa")), memo).keyId;
+    expect(decodeBody(KEYED, body(Buffer.from("key-aaaa")), memo).keyId).toBe(a);
+    expect(decodeBody(KEYED, body(Buffer.from("key-aaab")), memo).keyId).toBe("key-aaab");
+    expect(decodeBody(KEYED, body(Buffer.from("key-aaaa")), memo).keyId).toBe("key-aaaa");
+    // invalid UTF-8 of the remembered length is still refused, and the memo still holds the last good one
+    expect(() =>
+      decodeBody(KEYED, body(new Uint8Array([0x6b, 0x65, 0x79, 0x2d, 0x61, 0x61, 0x61, 0xff])), memo),
+    ).toThrow("invalid UTF-8");
+    expect(decodeBody(KEYED, body(Buffer.from("key-aaaa")), memo).keyId).toBe("key-aaaa");
   });
 });

@@ -51,22 +51,26 @@ export function writeHeader(target: Uint8Array, h: FrameHeader): void {
   t[15] = length;
 }
 
-/** Reads a header; throws BAD_FRAME on a wrong magic or wire version. */
-export function readHeader(bytes: Uint8Array): FrameHeader {
-  if (bytes[0] !== MAGIC0 || bytes[1] !== MAGIC1) {
+/**
+ * Reads the header at `at` (HEADER_SIZE bytes must be there); throws BAD_FRAME on a wrong magic or
+ * wire version. Taking an offset spares the reader a view per frame.
+ */
+export function readHeader(bytes: Uint8Array, at = 0): FrameHeader {
+  const b = bytes;
+  const o = at;
+  if (b[o] !== MAGIC0 || b[o + 1] !== MAGIC1) {
     throw new VhsmError(Status.BAD_FRAME, "bad magic: not a vhsm frame");
   }
-  if (bytes[2] !== WIRE_VERSION) {
-    throw new VhsmError(Status.UNSUPPORTED_VERSION, `unsupported wire version ${bytes[2]}`);
+  if (b[o + 2] !== WIRE_VERSION) {
+    throw new VhsmError(Status.UNSUPPORTED_VERSION, `unsupported wire version ${b[o + 2]}`);
   }
   // byte arithmetic rather than a DataView: this runs for every frame
-  const b = bytes;
   return {
-    flags: b[3]!,
-    opcode: (b[4]! << 8) | b[5]!,
-    status: (b[6]! << 8) | b[7]!,
-    requestId: b[8]! * 0x1000000 + ((b[9]! << 16) | (b[10]! << 8) | b[11]!),
-    bodyLength: b[12]! * 0x1000000 + ((b[13]! << 16) | (b[14]! << 8) | b[15]!),
+    flags: b[o + 3]!,
+    opcode: (b[o + 4]! << 8) | b[o + 5]!,
+    status: (b[o + 6]! << 8) | b[o + 7]!,
+    requestId: b[o + 8]! * 0x1000000 + ((b[o + 9]! << 16) | (b[o + 10]! << 8) | b[o + 11]!),
+    bodyLength: b[o + 12]! * 0x1000000 + ((b[o + 13]! << 16) | (b[o + 14]! << 8) | b[o + 15]!),
   };
 }
 
@@ -104,7 +108,7 @@ export class FrameReader {
     while (pos < end) {
       if (this.header === null) {
         if (this.headerFill === 0 && end - pos >= HEADER_SIZE) {
-          const header = this.parse(chunk.subarray(pos, pos + HEADER_SIZE));
+          const header = this.parse(chunk, pos);
           pos += HEADER_SIZE;
           if (end - pos >= header.bodyLength) {
             const body = chunk.subarray(pos, pos + header.bodyLength);
@@ -146,8 +150,8 @@ export class FrameReader {
     }
   }
 
-  private parse(bytes: Uint8Array): FrameHeader {
-    const header = readHeader(bytes);
+  private parse(bytes: Uint8Array, at = 0): FrameHeader {
+    const header = readHeader(bytes, at);
     if (header.bodyLength > this.maxBody) {
       throw new VhsmError(
         Status.FRAME_TOO_LARGE,

@@ -7,7 +7,7 @@
  * answered LIMIT_EXCEEDED at once. A client that lets `maxOutboundQueue` bytes pile up is dropped.
  */
 import type { Socket } from "bun";
-import { decodeBody, encodeError, encodeFrame } from "../../protocol/codec.ts";
+import { decodeBody, encodeError, encodeFrame, StringMemo } from "../../protocol/codec.ts";
 import { FLAG_RESPONSE, type Frame, FrameReader } from "../../protocol/frame.ts";
 import { MESSAGES, type MessageName, messageName } from "../../protocol/messages.ts";
 import { Outbound } from "../../protocol/outbound.ts";
@@ -61,6 +61,8 @@ export class Connection implements Idleable {
   private cleanedUp = false;
   private lingerTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly counters: ContainerCounters;
+  /** The last key id (or other short string) this connection sent, decoded once. */
+  private readonly strings = new StringMemo();
 
   constructor(
     private readonly socket: Socket<unknown>,
@@ -170,7 +172,7 @@ export class Connection implements Idleable {
       if (!this.session.helloDone && name !== "HELLO") {
         throw new VhsmError(Status.BAD_SESSION, "send HELLO first");
       }
-      request = decodeBody(MESSAGES[name].request, frame.body);
+      request = decodeBody(MESSAGES[name].request, frame.body, this.strings);
       result = (HANDLERS[name] as (s: Session, r: unknown, svc: Services) => unknown)(
         this.session,
         request,
