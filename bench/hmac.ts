@@ -16,21 +16,20 @@ import { measureAsync, measureSync } from "./lib/load.ts";
 import { barChart, lineChart } from "./lib/svg.ts";
 import { buildCDriver, cFleet } from "./lib/vhsm-fleet.ts";
 
-const SIZES = [4096, 1024 * 1024];
+const MIB = 1024 * 1024;
+const SIZES = [4096, MIB];
 const CLIENTS = [1, 4, 16];
 const IN_FLIGHT = [1, 16];
-const MIB_SIZE = 1024 * 1024;
 /** C libvhsm rows: processes (one connection each) per payload, requests in flight per connection. */
 const C_LOAD = {
   processes: new Map([
     [4096, [1, 2, 4]],
-    [MIB_SIZE, [2]],
+    [MIB, [2]],
   ]),
   inFlight: 16,
 };
 const LOGIN = { user: "bench", pin: "bench-pin-1" };
 const SHA1 = 1; // VHSM_SHA1
-const MIB = 1024 * 1024;
 const pct = (share: number) => `${Math.round(share * 100)}%`;
 /** CPU time per operation: less disturbed by other load on the machine than throughput is. */
 const usPerOp = (share: number, r: Measured) => (share / r.opsPerSecond) * 1e6;

@@ -7,9 +7,10 @@
  *
  * mimalloc reads its options from the environment once, at process start, and Bun does not export
  * its option setter; so `serve` and `demo` re-execute themselves once, first thing (main.ts), with
- * MIMALLOC_PURGE_DELAY=10000: execve keeps the pid, argv, open descriptors and the terminal. Memory stays with the process for
- * 10 s after it was last used, then goes back as before; never purging (-1) faults no less under load
- * and keeps ~11-19 MiB of start-up garbage (the KDF's scratch memory) for good. An operator who sets
+ * MIMALLOC_PURGE_DELAY=10000: execve keeps the pid, argv, open descriptors and the terminal. Memory
+ * stays with the process for 10 s after it was last used, then goes back as before; never purging
+ * (-1) faults no less under load and keeps ~11-19 MiB of start-up garbage (the KDF's scratch memory)
+ * for good. An operator who sets
  * MIMALLOC_PURGE_DELAY (any value, e.g. 100 for the runtime's default) is left alone.
  */
 import { dlopen, FFIType, ptr } from "bun:ffi";

@@ -1,7 +1,8 @@
 /*
  * What the libvhsm load drivers (vhsm-sign.c, vhsm-hmac.c) share. Each is run by bench/lib/fleet.ts as
  *   DRIVER KEY_ID ALG IN_FLIGHT MESSAGE START_MS SECONDS
- * where MESSAGE is the message in hex, or @PATH for a file holding it (messages of any size), with the socket, user and PIN in $VHSM_SOCKET, $VHSM_USER and $VHSM_PIN (never argv). It warms up
+ * where MESSAGE is the message in hex, or @PATH for a file holding it (messages of any size), with
+ * the socket, user and PIN in $VHSM_SOCKET, $VHSM_USER and $VHSM_PIN (never argv). It warms up
  * until START_MS (epoch ms), counts for SECONDS, and prints one JSON line: {"ops", "seconds", "cpu"
  * (its own CPU seconds in the window), "signature" (its last output, hex)} or {"error", "at"}.
  */
@@ -50,13 +51,22 @@ static vhsm *load_open(int argc, char **argv, load *l) {
   const char *hex = argv[4];
   if (hex[0] == '@') {
     FILE *f = fopen(hex + 1, "rb");
-    if (!f || fseek(f, 0, SEEK_END) || (long)(l->msg_len = ftell(f)) < 0 || fseek(f, 0, SEEK_SET)) exit(3);
-    l->msg = malloc(l->msg_len ? l->msg_len : 1);
-    if (!l->msg || fread(l->msg, 1, l->msg_len, f) != l->msg_len) exit(3);
+    long size = -1;
+    if (f && !fseek(f, 0, SEEK_END) && (size = ftell(f)) >= 0 && !fseek(f, 0, SEEK_SET)) {
+      l->msg_len = (size_t)size;
+      l->msg = malloc(l->msg_len ? l->msg_len : 1);
+    }
+    if (!l->msg || fread(l->msg, 1, l->msg_len, f) != l->msg_len) {
+      printf("{\"error\":\"cannot read the message file %s\",\"at\":\"load_open\"}\n", hex + 1);
+      exit(1);
+    }
     fclose(f);
   } else {
     l->msg = malloc(strlen(hex) / 2 + 1);
-    if (!l->msg) exit(3);
+    if (!l->msg) {
+      printf("{\"error\":\"out of memory\",\"at\":\"load_open\"}\n");
+      exit(1);
+    }
     while (sscanf(hex + 2 * l->msg_len, "%2hhx", &l->msg[l->msg_len]) == 1) l->msg_len++;
   }
   l->start_ms = atof(argv[5]);

@@ -34,9 +34,10 @@ function keyedState(alg: number, key: KeyObject): Bun.CryptoHasher {
   }
   let state = states[alg];
   if (!state) {
+    const name = hashName(alg) as Bun.SupportedCryptoAlgorithms; // unsupported: throws before the export
     const secret = key.export();
     try {
-      state = new Bun.CryptoHasher(hashName(alg) as Bun.SupportedCryptoAlgorithms, secret);
+      state = new Bun.CryptoHasher(name, secret);
     } finally {
       secret.fill(0);
     }
@@ -46,7 +47,6 @@ function keyedState(alg: number, key: KeyObject): Bun.CryptoHasher {
 }
 
 export function hmacOnce(alg: number, key: KeyObject, data: Uint8Array): Buffer {
-  hashName(alg); // an unsupported algorithm fails here, before any state is made
   return keyedState(alg, key).copy().update(data).digest() as Buffer;
 }
 
