@@ -35,23 +35,41 @@ export function tuneAllocator(env: NodeJS.ProcessEnv = process.env): TuningResul
 
 function attempt(env: NodeJS.ProcessEnv): TuningResult {
   if (env[PURGE_DELAY_VARIABLE] !== undefined) {
+    if (env[STDERR_VARIABLE] !== undefined) takeBackStderr(env);
     return { state: env[PURGE_DELAY_VARIABLE] === PURGE_DELAY_MS ? "tuned" : "operator-set" };
   }
   try {
     const argv = readFileSync("/proc/self/cmdline", "latin1").split("\0");
     if (argv.at(-1) === "") argv.pop();
-    const environment = Object.entries({ ...env, [PURGE_DELAY_VARIABLE]: PURGE_DELAY_MS })
-      .filter(([, v]) => v !== undefined)
-      .map(([k, v]) => `${k}=${v}`);
-    const error = execve("/proc/self/exe", argv, environment);
+    const error = execve("/proc/self/exe", argv, env);
     return { state: "unavailable", error };
   } catch (err) {
     return { state: "unavailable", error: (err as Error).message };
   }
 }
 
-/** execve(2) through libc; returns a message only if the call failed. */
-function execve(path: string, argv: string[], envp: string[]): string {
+/**
+ * The re-executed image: its stderr, set aside across execve (see execve below), back on fd 2 before
+ * anything of ours writes to it.
+ */
+function takeBackStderr(env: NodeJS.ProcessEnv): void {
+  const fd = Number(env[STDERR_VARIABLE]);
+  delete env[STDERR_VARIABLE]; // not passed on to anything this process starts
+  if (!Number.isInteger(fd) || fd < 3) return;
+  const libc = dlopen("libc.so.6", {
+    dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
+  });
+  try {
+    libc.symbols.dup2(fd, 2);
+    libc.symbols.close(fd);
+  } finally {
+    libc.close();
+  }
+}
+
+/** execve(2) of this program through libc, allocator tuned; returns a message only if it failed. */
+function execve(path: string, argv: string[], env: NodeJS.ProcessEnv): string {
   const keep: Buffer[] = [];
   // argv is /proc/self/cmdline's bytes read as latin1, so latin1 writes them back unchanged
   const pointers = (list: string[], encoding: BufferEncoding) => {
@@ -63,12 +81,32 @@ function execve(path: string, argv: string[], envp: string[]): string {
     });
     return out;
   };
-  const argvArray = pointers(argv, "latin1");
-  const envArray = pointers(envp, "utf8");
   const libc = dlopen("libc.so.6", {
     execve: { args: [FFIType.ptr, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
     sigaction: { args: [FFIType.i32, FFIType.ptr, FFIType.ptr], returns: FFIType.i32 },
+    dup: { args: [FFIType.i32], returns: FFIType.i32 },
+    dup2: { args: [FFIType.i32, FFIType.i32], returns: FFIType.i32 },
+    open: { args: [FFIType.ptr, FFIType.i32], returns: FFIType.i32 },
+    close: { args: [FFIType.i32], returns: FFIType.i32 },
   });
+  // The new image starts with SIGPWR ignored (below), and the runtime says so on stderr as it takes
+  // the signal over ("Overriding existing handler for signal 30"): a line that means nothing to an
+  // operator. So stderr waits on a spare descriptor, named in the environment, while fd 2 is
+  // /dev/null; the new image puts it back first thing (takeBackStderr).
+  const saved = libc.symbols.dup(2);
+  const devNull = saved >= 0 ? libc.symbols.open(ptr(Buffer.from("/dev/null\0")), O_WRONLY) : -1;
+  const asideStderr = devNull >= 0 && libc.symbols.dup2(devNull, 2) === 2;
+  if (devNull >= 0) libc.symbols.close(devNull);
+  if (!asideStderr && saved >= 0) libc.symbols.close(saved);
+  const environment = Object.entries({
+    ...env,
+    [PURGE_DELAY_VARIABLE]: PURGE_DELAY_MS,
+    ...(asideStderr ? { [STDERR_VARIABLE]: String(saved) } : {}),
+  })
+    .filter(([, v]) => v !== undefined)
+    .map(([k, v]) => `${k}=${v}`);
+  const argvArray = pointers(argv, "latin1");
+  const envArray = pointers(environment, "utf8");
   // The runtime stops threads with SIGPWR (its sampling profiler, --cpu-prof, does it all the time).
   // One sent as execve runs would reach the new image before it installs its handler, and SIGPWR's
   // default action ends the process: seen as a start that dies at once, 1 in ~10 with --cpu-prof.
@@ -83,6 +121,10 @@ function execve(path: string, argv: string[], envp: string[]): string {
     return `execve(${path}) failed`;
   } finally {
     if (ignored) libc.symbols.sigaction(SIGPWR, ptr(previous), null);
+    if (asideStderr) {
+      libc.symbols.dup2(saved, 2);
+      libc.symbols.close(saved);
+    }
     libc.close();
   }
 }
@@ -91,3 +133,6 @@ function execve(path: string, argv: string[], envp: string[]): string {
 const SIGPWR = 30;
 const SIG_IGN = 1n;
 const SIGACTION_SIZE = 256;
+const O_WRONLY = 1;
+/** Names the descriptor that holds stderr across the re-exec. */
+const STDERR_VARIABLE = "VHSM_REEXEC_STDERR_FD";
