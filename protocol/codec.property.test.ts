@@ -1,12 +1,22 @@
 /**
  * Property tests of the codec and the framing loop (fast-check): round trips for random field values of
  * every message in the table; arbitrary bytes never raise anything but a VhsmError; the frames cut from a
- * stream do not depend on how the stream is split into chunks; a StringMemo never changes what is decoded.
+ * stream do not depend on how the stream is split into chunks; a StringMemo never changes what is decoded;
+ * a body kept in its pieces holds the same bytes and decodes the same as the body joined, and a piece
+ * it marks as owned lies in a read that holds nothing else (it can be detached without harm).
  */
 import { describe, expect, test } from "bun:test";
 import fc from "fast-check";
-import { decodeBody, encodeFrame, StringMemo } from "./codec.ts";
-import { FLAG_RESPONSE, type Frame, FrameReader, HEADER_SIZE, readHeader } from "./frame.ts";
+import { decodeBody, decodeSplitBody, encodeFrame, StringMemo } from "./codec.ts";
+import {
+  FLAG_RESPONSE,
+  type Frame,
+  FrameReader,
+  HEADER_SIZE,
+  joinPieces,
+  readHeader,
+  ScatteredBytes,
+} from "./frame.ts";
 import {
   ERROR_BODY,
   type FieldType,
@@ -267,5 +277,143 @@ describe("StringMemo", () => {
       decodeBody(KEYED, body(new Uint8Array([0x6b, 0x65, 0x79, 0x2d, 0x61, 0x61, 0x61, 0xff])), memo),
     ).toThrow("invalid UTF-8");
     expect(decodeBody(KEYED, body(Buffer.from("key-aaaa")), memo).keyId).toBe("key-aaaa");
+  });
+});
+
+describe("bodies kept split (FrameReader's keepSplit, decodeSplitBody)", () => {
+  const keepAll = { from: 0, wants: () => true };
+  const outcome = (f: () => unknown) => {
+    try {
+      return f();
+    } catch (e) {
+      if (!(e instanceof VhsmError)) throw e;
+      return e.code;
+    }
+  };
+  /** A split body's decoding with its scattered field joined, to compare with decodeBody's. */
+  const decodedSplit = (schema: Schema, frame: Frame) => {
+    const fields = decodeSplitBody(schema, frame.split!, frame.bodyLength);
+    if (!fields) return null;
+    return Object.fromEntries(
+      Object.entries(fields).map(([k, v]) => [
+        k,
+        v instanceof ScatteredBytes ? new Uint8Array(Buffer.concat(v.pieces)) : v,
+      ]),
+    );
+  };
+
+  /**
+   * Cuts `chunks` (each a buffer of its own, as socket reads are) keeping every split body split;
+   * with `detach`, every owned piece's buffer is detached as a worker's transfer would. Checks each
+   * owned piece's read against where its frame lies in the stream, and that decoding the pieces
+   * agrees with decoding the joined body.
+   */
+  function cutKept(chunks: Uint8Array[], detach: boolean): { frames: string[]; error?: string } {
+    const startOf = new Map<ArrayBufferLike, number>();
+    let at = 0;
+    for (const c of chunks) {
+      startOf.set(c.buffer, at);
+      at += c.length;
+    }
+    const frames: string[] = [];
+    let frameStart = 0;
+    const reader = new FrameReader(
+      1 << 20,
+      (f) => {
+        const frameEnd = frameStart + HEADER_SIZE + f.bodyLength;
+        let body = f.body;
+        if (f.split) {
+          const { pieces, owned } = f.split;
+          expect(owned.length).toBe(pieces.length);
+          body = joinPieces(pieces, f.bodyLength, null);
+          const schema = schemaFor(f);
+          if (schema) {
+            const joined = outcome(() => decodeBody(schema, body));
+            const split = decodedSplit(schema, f);
+            // never a value where the joined body has an error, and the same value when it has one
+            if (split !== null) expect(split).toEqual(joined as Record<string, unknown>);
+          }
+          pieces.forEach((p, i) => {
+            if (!owned[i]) return;
+            const start = startOf.get(p.buffer)!;
+            expect(start).toBeGreaterThanOrEqual(frameStart);
+            expect(start + p.buffer.byteLength).toBeLessThanOrEqual(frameEnd);
+          });
+          if (detach) {
+            for (let i = 0; i < pieces.length; i++) {
+              if (owned[i])
+                structuredClone(pieces[i]!.buffer, { transfer: [pieces[i]!.buffer as ArrayBuffer] });
+            }
+          }
+        }
+        frames.push(`${f.opcode}/${f.flags}/${f.status}/${f.requestId}/${Buffer.from(body).toString("hex")}`);
+        frameStart = frameEnd;
+      },
+      null,
+      keepAll,
+    );
+    try {
+      for (const c of chunks) reader.push(c);
+    } catch (err) {
+      if (!(err instanceof VhsmError)) throw err;
+      return { frames, error: err.code };
+    }
+    return { frames };
+  }
+
+  const streams = fc
+    .tuple(
+      fc.array(anyFrame, { minLength: 1, maxLength: 5 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 2 }),
+      fc.array(fc.nat(), { maxLength: 12 }),
+    )
+    .map(([fs, edits, splits]) => {
+      const stream = concat(fs.map((f) => f.bytes));
+      for (const [at, value] of edits) stream[at % stream.length] = value;
+      return { stream, splits };
+    });
+  const reads = (stream: Uint8Array, splits: number[]) =>
+    splitAt(stream, splits).map((c) => new Uint8Array(c)); // copies: each read its own buffer
+
+  test("the frames, then the error, are those of the stream cut whole; owned pieces hold only their frame", () => {
+    fc.assert(
+      fc.property(streams, ({ stream, splits }) => {
+        expect(cutKept(reads(stream, splits), false)).toEqual(cut([stream]));
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  test("detaching every owned piece's buffer as its frame is taken changes nothing that follows", () => {
+    fc.assert(
+      fc.property(streams, ({ stream, splits }) => {
+        expect(cutKept(reads(stream, splits), true)).toEqual(cut([stream]));
+      }),
+      { numRuns: RUNS * 2 },
+    );
+  });
+
+  test("one byte per read: every piece is owned; a read shared with the frame before is not", () => {
+    const data = new Uint8Array(40).map((_, i) => i);
+    const bytes = encodeFrame(MESSAGES.DIGEST.opcode, 0, Status.OK, 1, MESSAGES.DIGEST.request, {
+      alg: 1,
+      data,
+    });
+    const frames: Frame[] = [];
+    const reader = new FrameReader(1 << 20, (f) => frames.push(f), null, keepAll);
+    for (const b of bytes) reader.push(new Uint8Array([b]));
+    expect(frames).toHaveLength(1);
+    expect(frames[0]!.split!.owned.every(Boolean)).toBe(true);
+    expect(decodedSplit(MESSAGES.DIGEST.request, frames[0]!)).toBeNull(); // alg lies in a piece of its own
+    // a read shared with the frame before is not owned
+    const two = concat([bytes, bytes]);
+    const kept: Frame[] = [];
+    const r2 = new FrameReader(1 << 20, (f) => kept.push(f), null, keepAll);
+    r2.push(new Uint8Array(two.subarray(0, bytes.length + 30)));
+    r2.push(new Uint8Array(two.subarray(bytes.length + 30)));
+    expect(kept[1]!.split!.owned).toEqual([false, true]);
+    expect((decodedSplit(MESSAGES.DIGEST.request, kept[1]!)!.data as Uint8Array).toString()).toBe(
+      data.toString(),
+    );
   });
 });

@@ -7,7 +7,7 @@
  *   strs             u32 count + that many `str`
  * Decoding returns views into the frame for `bytes` (no copy) and rejects trailing bytes.
  */
-import { FLAG_RESPONSE, HEADER_SIZE, writeHeader } from "./frame.ts";
+import { FLAG_RESPONSE, HEADER_SIZE, ScatteredBytes, type SplitBody, writeHeader } from "./frame.ts";
 import {
   ERROR_BODY,
   type Fields,
@@ -294,6 +294,58 @@ export class StringMemo {
  */
 export function decodeBody<S extends Schema>(schema: S, body: Uint8Array, memo?: StringMemo): Fields<S> {
   const out: Record<string, unknown> = {};
+  const pos = decodeFields(fieldsOf(schema), body, memo, out);
+  if (pos !== body.length) {
+    throw new VhsmError(Status.BAD_ARGUMENTS, `${body.length - pos} unexpected trailing bytes in body`);
+  }
+  return out as Fields<S>;
+}
+
+const HEAD_LISTS = new WeakMap<Schema, FieldList>();
+
+/**
+ * Decodes a body left split (frame.ts) whose last field is `bytes`, without joining it: the fields
+ * before that one must lie in the first piece, and the last comes back as ScatteredBytes over the
+ * pieces. Returns null when the body is not of that shape (a field across pieces, a length that does
+ * not match): decode the joined body then, for its value or its exact error.
+ */
+export function decodeSplitBody(
+  schema: Schema,
+  split: SplitBody,
+  bodyLength: number,
+  memo?: StringMemo,
+): Record<string, unknown> | null {
+  const list = fieldsOf(schema);
+  const last = list[list.length - 1];
+  if (last?.[1] !== "bytes") return null;
+  let head = HEAD_LISTS.get(schema);
+  if (!head) {
+    head = list.slice(0, -1);
+    HEAD_LISTS.set(schema, head);
+  }
+  const first = split.pieces[0]!;
+  const out: Record<string, unknown> = {};
+  let pos: number;
+  try {
+    pos = decodeFields(head, first, memo, out);
+  } catch {
+    return null;
+  }
+  if (pos + 4 > first.length || u32(first, pos) !== bodyLength - pos - 4) return null;
+  pos += 4;
+  const pieces = split.pieces.slice();
+  pieces[0] = first.subarray(pos);
+  out[last[0]] = new ScatteredBytes(pieces, split.owned, bodyLength - pos);
+  return out;
+}
+
+/** Decodes `list` from the start of `body` into `out`; returns where the fields end. */
+function decodeFields(
+  list: FieldList,
+  body: Uint8Array,
+  memo: StringMemo | undefined,
+  out: Record<string, unknown>,
+): number {
   let pos = 0;
   const need = (n: number, name: string) => {
     if (pos + n > body.length) throw new VhsmError(Status.BAD_ARGUMENTS, `truncated body at field ${name}`);
@@ -326,7 +378,7 @@ export function decodeBody<S extends Schema>(schema: S, body: Uint8Array, memo?:
     pos += len;
     return s;
   };
-  for (const [name, type] of fieldsOf(schema)) {
+  for (const [name, type] of list) {
     switch (type) {
       case "u8":
         need(1, name);
@@ -375,8 +427,5 @@ export function decodeBody<S extends Schema>(schema: S, body: Uint8Array, memo?:
       }
     }
   }
-  if (pos !== body.length) {
-    throw new VhsmError(Status.BAD_ARGUMENTS, `${body.length - pos} unexpected trailing bytes in body`);
-  }
-  return out as Fields<S>;
+  return pos;
 }

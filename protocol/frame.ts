@@ -25,8 +25,36 @@ export interface FrameHeader {
 }
 
 export interface Frame extends FrameHeader {
+  /** The whole body; empty when the frame was left `split`. */
   body: Uint8Array;
+  /** A large body kept in the pieces it arrived in (FrameReader's `keepSplit`). */
+  split?: SplitBody;
 }
+
+/**
+ * A body as it arrived: consecutive pieces, each a view of one socket read. `owned[i]` says that the
+ * piece's whole buffer holds nothing but this frame (the read began inside the frame and ended with
+ * it): such a buffer may be handed to another thread and detached. Nothing else may be done with a
+ * split body but decoding it (decodeSplitBody) or joining it (joinPieces).
+ */
+export interface SplitBody {
+  pieces: Uint8Array[];
+  owned: boolean[];
+}
+
+/**
+ * A `bytes` field of a split body (codec.ts decodeSplitBody): its `length` bytes are the pieces in
+ * order. A piece whose `owned` flag is set may be transferred to another thread, which detaches it.
+ */
+export class ScatteredBytes {
+  constructor(
+    readonly pieces: Uint8Array[],
+    readonly owned: boolean[],
+    readonly length: number,
+  ) {}
+}
+
+const EMPTY = new Uint8Array(0);
 
 export function writeHeader(target: Uint8Array, h: FrameHeader): void {
   // byte stores rather than a DataView (see readHeader)
@@ -76,12 +104,17 @@ export function readHeader(bytes: Uint8Array, at = 0): FrameHeader {
 
 /**
  * Cuts frames out of a byte stream. Complete frames inside a chunk are passed on as views (no copy);
- * a frame split across chunks is assembled from the pieces once it is complete (one copy), so memory
- * follows the bytes actually received, not the length a header claims.
+ * a frame split across chunks is assembled from the pieces once it is complete (one copy), or, when
+ * the consumer asks for it (keepSplit), handed over in its pieces (no copy). Either way memory follows
+ * the bytes actually received, not the length a header claims.
  * A bad header or an oversized length throws a VhsmError; the caller answers it and closes.
  */
 export class FrameReader {
   private pieces: Uint8Array[] = [];
+  /** For a frame kept split: which pieces' buffers are the frame's alone (see SplitBody). */
+  private owned: boolean[] | null = null;
+  /** Whether the bytes before the current frame's first body byte, in its chunk, are its own header. */
+  private headerOwnsChunk = false;
   private partialFill = 0;
   private header: FrameHeader | null = null;
   private readonly headerBuf = new Uint8Array(HEADER_SIZE);
@@ -89,12 +122,15 @@ export class FrameReader {
 
   /**
    * `onFrame` returns true when it is done with the body (nothing keeps a view of it): an assembled
-   * body then goes back to `pool` for the next split frame.
+   * body then goes back to `pool` for the next split frame. A frame of at least `keepSplit.from`
+   * bytes whose opcode `keepSplit.wants` and that arrives in several reads is passed on `split`
+   * rather than copied together (the consumer hashes the pieces where they lie).
    */
   constructor(
     private readonly maxBody: number,
     private readonly onFrame: (frame: Frame) => unknown,
     private readonly pool: BodyPool | null = null,
+    private readonly keepSplit: { from: number; wants: (opcode: number) => boolean } | null = null,
   ) {}
 
   /** True while a frame has started but not completed. */
@@ -109,6 +145,7 @@ export class FrameReader {
       if (this.header === null) {
         if (this.headerFill === 0 && end - pos >= HEADER_SIZE) {
           const header = this.parse(chunk, pos);
+          this.headerOwnsChunk = pos === 0;
           pos += HEADER_SIZE;
           if (end - pos >= header.bodyLength) {
             const body = chunk.subarray(pos, pos + header.bodyLength);
@@ -119,6 +156,8 @@ export class FrameReader {
           this.startBody(header);
           continue;
         }
+        // a header begun in an earlier read owns the start of this one; else it must start it
+        this.headerOwnsChunk = this.headerFill > 0 || pos === 0;
         const take = Math.min(HEADER_SIZE - this.headerFill, end - pos);
         this.headerBuf.set(chunk.subarray(pos, pos + take), this.headerFill);
         this.headerFill += take;
@@ -137,11 +176,23 @@ export class FrameReader {
       const take = Math.min(header.bodyLength - this.partialFill, end - pos);
       // views, not copies: Bun and Node hand each read its own fresh buffer (checked for Bun's sockets)
       this.pieces.push(chunk.subarray(pos, pos + take));
+      if (this.owned) {
+        const ownsStart = this.owned.length > 0 || this.headerOwnsChunk;
+        const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+        this.owned.push(ownsStart && whole && pos + take === end && chunk.buffer instanceof ArrayBuffer);
+      }
       this.partialFill += take;
       pos += take;
-      if (this.partialFill === header.bodyLength) {
+      if (this.partialFill === header.bodyLength && this.owned) {
+        const split = { pieces: this.pieces, owned: this.owned };
+        this.header = null;
+        this.pieces = [];
+        this.owned = null;
+        this.partialFill = 0;
+        this.onFrame({ ...header, body: EMPTY, split });
+      } else if (this.partialFill === header.bodyLength) {
         const assembled = this.pieces.length > 1;
-        const body = assembled ? concat(this.pieces, header.bodyLength, this.pool) : this.pieces[0]!;
+        const body = assembled ? joinPieces(this.pieces, header.bodyLength, this.pool) : this.pieces[0]!;
         this.header = null;
         this.pieces = [];
         this.partialFill = 0;
@@ -164,11 +215,14 @@ export class FrameReader {
   private startBody(header: FrameHeader): void {
     this.header = header;
     this.pieces = [];
+    const k = this.keepSplit;
+    this.owned = k && header.bodyLength >= k.from && k.wants(header.opcode) ? [] : null;
     this.partialFill = 0;
   }
 }
 
-function concat(pieces: Uint8Array[], length: number, pool: BodyPool | null): Uint8Array {
+/** The pieces copied into one buffer (from `pool` when given: give it back when done). */
+export function joinPieces(pieces: Uint8Array[], length: number, pool: BodyPool | null): Uint8Array {
   const out = pool ? pool.take(length) : new Uint8Array(length);
   let offset = 0;
   for (const p of pieces) {

@@ -1,5 +1,6 @@
 /** Digest and HMAC over the wire's algorithm numbers. */
 import { createHash, createHmac, type Hash, type Hmac, type KeyObject, timingSafeEqual } from "node:crypto";
+import { ScatteredBytes } from "../../../protocol/frame.ts";
 import { HASH_NODE_NAME } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 
@@ -9,8 +10,18 @@ export function hashName(alg: number): string {
   return name;
 }
 
-export function digestOnce(alg: number, data: Uint8Array): Buffer {
-  return createHash(hashName(alg)).update(data).digest();
+/** A request's data: one view, or the pieces of a body left split as it arrived. */
+export type HashInput = Uint8Array | ScatteredBytes;
+
+/** Feeds `data` to a hash or HMAC state, piece by piece when it is scattered. */
+export function feed<S extends { update(data: Uint8Array): unknown }>(state: S, data: HashInput): S {
+  if (data instanceof ScatteredBytes) for (const piece of data.pieces) state.update(piece);
+  else state.update(data);
+  return state;
+}
+
+export function digestOnce(alg: number, data: HashInput): Buffer {
+  return feed(createHash(hashName(alg)), data).digest();
 }
 
 export function digestStream(alg: number): Hash {
@@ -46,8 +57,8 @@ function keyedState(alg: number, key: KeyObject): Bun.CryptoHasher {
   return state;
 }
 
-export function hmacOnce(alg: number, key: KeyObject, data: Uint8Array): Buffer {
-  return keyedState(alg, key).copy().update(data).digest() as Buffer;
+export function hmacOnce(alg: number, key: KeyObject, data: HashInput): Buffer {
+  return feed(keyedState(alg, key).copy(), data).digest() as Buffer;
 }
 
 export function hmacStream(alg: number, key: KeyObject): Hmac {

@@ -1,8 +1,8 @@
 /** DIGEST one-shot and DIGEST_INIT / UPDATE / FINAL. Digests need no key, but a login. */
-import { digestOnce, digestStream, hashName } from "../crypto/hash.ts";
-import type { Handler } from "./handler.ts";
+import { digestOnce, digestStream, feed, hashName } from "../crypto/hash.ts";
+import type { Handler, SplitHandler } from "./handler.ts";
 
-export const Digest: Handler<"DIGEST"> = (session, req, svc) => {
+export const Digest: SplitHandler<"DIGEST"> = (session, req, svc) => {
   session.requireVault();
   if (svc.hashWorkers?.wants(req.data.length)) {
     return svc.hashWorkers.digest(hashName(req.alg), req.data).then((digest) => ({ digest }));
@@ -16,10 +16,10 @@ export const DigestInit: Handler<"DIGEST_INIT"> = (session, req) => {
   return { ctx: session.openContext({ kind: "digest", alg: req.alg, state, bytes: 0 }) };
 };
 
-export const DigestUpdate: Handler<"DIGEST_UPDATE"> = (session, req) => {
+export const DigestUpdate: SplitHandler<"DIGEST_UPDATE"> = (session, req) => {
   session.requireVault();
   const ctx = session.context(req.ctx, "digest");
-  ctx.state.update(req.data);
+  feed(ctx.state, req.data);
   ctx.bytes += req.data.length;
   return {};
 };

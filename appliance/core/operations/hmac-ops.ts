@@ -1,11 +1,11 @@
 /** HMAC one-shot, streaming, and constant-time verify, keyed by a stored key id. */
 import { HASH_LENGTH, KeyType, Usage } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
-import { hashName, hmacOnce, hmacStream, safeEqual } from "../crypto/hash.ts";
+import { feed, hashName, hmacOnce, hmacStream, safeEqual } from "../crypto/hash.ts";
 import { accessKey } from "../key-access.ts";
 import type { Services } from "../services.ts";
 import type { Session } from "../session.ts";
-import type { Handler } from "./handler.ts";
+import type { Handler, SplitHandler } from "./handler.ts";
 
 const MAC_KEY = { usage: Usage.MAC, types: [KeyType.HMAC], purpose: "HMAC" } as const;
 
@@ -14,7 +14,7 @@ function macSecret(session: Session, svc: Services, keyId: string, alg: number) 
   return accessKey(session, svc, keyId, MAC_KEY).secret!;
 }
 
-export const Hmac: Handler<"HMAC"> = (session, req, svc) => {
+export const Hmac: SplitHandler<"HMAC"> = (session, req, svc) => {
   const secret = macSecret(session, svc, req.keyId, req.alg);
   if (svc.hashWorkers?.wants(req.data.length)) {
     return svc.hashWorkers.hmac(hashName(req.alg), secret, req.data).then((mac) => ({ mac }));
@@ -27,10 +27,10 @@ export const HmacInit: Handler<"HMAC_INIT"> = (session, req, svc) => {
   return { ctx: session.openContext({ kind: "hmac", alg: req.alg, state, bytes: 0 }) };
 };
 
-export const HmacUpdate: Handler<"HMAC_UPDATE"> = (session, req) => {
+export const HmacUpdate: SplitHandler<"HMAC_UPDATE"> = (session, req) => {
   session.requireVault();
   const ctx = session.context(req.ctx, "hmac");
-  ctx.state.update(req.data);
+  feed(ctx.state, req.data);
   ctx.bytes += req.data.length;
   return {};
 };

@@ -2,7 +2,7 @@
 import type { MessageName } from "../../../protocol/messages.ts";
 import { Decrypt, Encrypt } from "./crypt-ops.ts";
 import { Digest, DigestFinal, DigestInit, DigestUpdate } from "./digest-ops.ts";
-import type { Handler } from "./handler.ts";
+import type { Handler, SplitHandler } from "./handler.ts";
 import { Hmac, HmacFinal, HmacInit, HmacUpdate, HmacVerify } from "./hmac-ops.ts";
 import {
   KeyCount,
@@ -51,6 +51,21 @@ export const HANDLERS: { [N in MessageName]: Handler<N> } = {
   WRAP: Wrap,
   UNWRAP: Unwrap,
 };
+
+/**
+ * Operations whose large bodies are taken as they arrived, in pieces, rather than copied together:
+ * their last field is `data`, which their handlers only feed to a hash (a worker thread may take
+ * the pieces' buffers). Typed so that a handler that cannot take scattered data does not compile.
+ */
+const SPLIT_HANDLERS: { [N in MessageName]?: SplitHandler<N> } = {
+  HMAC: Hmac,
+  HMAC_UPDATE: HmacUpdate,
+  DIGEST: Digest,
+  DIGEST_UPDATE: DigestUpdate,
+};
+export const SPLIT_OPERATIONS: ReadonlySet<MessageName> = new Set(
+  Object.keys(SPLIT_HANDLERS) as MessageName[],
+);
 
 /** Operations that change session state: later requests on the connection wait for them. */
 export const BARRIERS: ReadonlySet<MessageName> = new Set<MessageName>([
