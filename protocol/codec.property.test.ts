@@ -77,6 +77,15 @@ function cut(chunks: Uint8Array[], maxBody = 1 << 20): { frames: string[]; error
   const reader = new FrameReader(maxBody, (f) => {
     frames.push(`${f.opcode}/${f.flags}/${f.status}/${f.requestId}/${Buffer.from(f.body).toString("hex")}`);
   });
+  return pushAll(reader, chunks, frames);
+}
+
+/** Pushes `chunks` through `reader`: the frames it gave, and the error code that stopped it. */
+function pushAll(
+  reader: FrameReader,
+  chunks: Uint8Array[],
+  frames: string[],
+): { frames: string[]; error?: string } {
   try {
     for (const c of chunks) reader.push(c);
   } catch (err) {
@@ -352,13 +361,7 @@ describe("bodies kept split (FrameReader's keepSplit, decodeSplitBody)", () => {
       null,
       keepAll,
     );
-    try {
-      for (const c of chunks) reader.push(c);
-    } catch (err) {
-      if (!(err instanceof VhsmError)) throw err;
-      return { frames, error: err.code };
-    }
-    return { frames };
+    return pushAll(reader, chunks, frames);
   }
 
   const streams = fc
