@@ -40,6 +40,14 @@ test("16 different 1 MiB HMACs and digests in flight on one connection each matc
   });
 });
 
+test("a 1 MiB HMAC_VERIFY (assembled in shared memory, hashed there by a worker) accepts the right MAC only", async () => {
+  const data = randomBytes(1024 * 1024 + 3);
+  const mac = createHmac("sha1", secret).update(data).digest();
+  expect(await client.hmacVerify(keyId, "sha1", data, mac)).toBe(true);
+  mac[0]! ^= 1;
+  expect(await client.hmacVerify(keyId, "sha1", data, mac)).toBe(false);
+});
+
 test("interleaved streaming updates of 300 KiB pieces keep each context's bytes apart", async () => {
   const a = randomBytes(3 * 300 * 1024);
   const b = randomBytes(3 * 300 * 1024);

@@ -30,17 +30,20 @@ const { createHash, createHmac } = require("node:crypto");
 parentPort.on("message", (job) => {
   try {
     const h = job.key ? createHmac(job.alg, job.key) : createHash(job.alg);
-    if (job.parts) {
-      for (const p of job.parts) h.update(new Uint8Array(p.buffer || workerData.shared, p.offset, p.length));
-    } else {
-      h.update(job.data || new Uint8Array(job.body || workerData.shared, job.offset, job.length));
-    }
+    for (const p of job.parts) h.update(new Uint8Array(p.buffer || workerData.shared, p.offset, p.length));
     parentPort.postMessage({ id: job.id, out: h.digest() });
   } catch (err) {
     parentPort.postMessage({ id: job.id, error: String((err && err.message) || err) });
   }
 });
 `;
+
+/** A run of a job's data: in `buffer` (shared or transferred), or in the worker's own slots. */
+interface Part {
+  buffer?: ArrayBufferLike;
+  offset: number;
+  length: number;
+}
 
 interface Job {
   worker: number;
@@ -103,14 +106,8 @@ export class HashWorkers {
       this.bodies.hold(data);
       return new Promise((resolve, reject) => {
         this.pending.set(id, { worker: w, slot: -1, held: data, resolve, reject });
-        worker.thread.postMessage({
-          id,
-          alg,
-          key,
-          body: data.buffer,
-          offset: data.byteOffset,
-          length: data.length,
-        });
+        const parts: Part[] = [{ buffer: data.buffer, offset: data.byteOffset, length: data.length }];
+        worker.thread.postMessage({ id, alg, key, parts });
       });
     }
     const slot = data.length <= SLOT_BYTES ? (worker.freeSlots.pop() ?? -1) : -1;
@@ -119,10 +116,12 @@ export class HashWorkers {
       if (slot >= 0) {
         // the request's data is a view into a network buffer: copy it now, before the handler returns
         worker.shared.set(data, slot * SLOT_BYTES);
-        worker.thread.postMessage({ id, alg, key, offset: slot * SLOT_BYTES, length: data.length });
+        const parts: Part[] = [{ offset: slot * SLOT_BYTES, length: data.length }];
+        worker.thread.postMessage({ id, alg, key, parts });
       } else {
         const copy = new Uint8Array(data); // a real copy (Buffer#slice would be a view)
-        worker.thread.postMessage({ id, alg, key, data: copy }, [copy.buffer]);
+        const parts: Part[] = [{ buffer: copy.buffer, offset: 0, length: copy.length }];
+        worker.thread.postMessage({ id, alg, key, parts }, [copy.buffer]);
       }
     });
   }
@@ -150,7 +149,7 @@ export class HashWorkers {
     const slot = shared > 0 && shared <= SLOT_BYTES ? (worker.freeSlots.pop() ?? -1) : -1;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker: w, slot, held: null, resolve, reject });
-      const parts: { buffer?: ArrayBufferLike; offset: number; length: number }[] = [];
+      const parts: Part[] = [];
       const transfer: ArrayBuffer[] = [];
       let at = slot * SLOT_BYTES;
       pieces.forEach((p, i) => {
