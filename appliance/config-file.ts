@@ -32,6 +32,7 @@ export const CONFIG_KEYS = {
   idleTimeoutSeconds: int(0, 7 * 24 * 3600),
   acceptRollback: z.boolean(),
   hashWorkers: int(0, 64),
+  hashWorkerNice: int(0, 19),
   offloadBytes: int(1024, 1 << 30),
   signWorkers: int(0, 64),
 } as const;

@@ -94,7 +94,9 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     bodies,
     signWorkers,
     hashWorkers:
-      config.hashWorkers > 0 ? new HashWorkers(config.hashWorkers, config.offloadBytes, bodies) : null,
+      config.hashWorkers > 0
+        ? new HashWorkers(config.hashWorkers, config.offloadBytes, bodies, config.hashWorkerNice)
+        : null,
     version: VERSION,
   };
   // the dashboard's event panel (in-process or through `top`) shows the recent log lines

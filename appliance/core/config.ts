@@ -28,6 +28,8 @@ export interface ApplianceConfig {
   masterKeyFile: string;
   /** Worker threads for large one-shot HMACs/digests (0 = hash on the main thread). */
   hashWorkers: number;
+  /** How much lower the hash workers' scheduling priority (nice) is than the appliance's; 0 = the same. */
+  hashWorkerNice: number;
   /** Payload size from which a one-shot HMAC/digest goes to a worker. */
   offloadBytes: number;
   /** Worker threads that share signing with the main thread under load (0 = sign on the main thread). */
@@ -64,6 +66,7 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     masterKeyFile: join(dataDir, "master.key"),
     auditRotateBytes: 64 * 1024 * 1024,
     hashWorkers: 2,
+    hashWorkerNice: 5,
     offloadBytes: 64 * 1024,
     signWorkers: 1,
     maxConnectionsPerContainer: 4096,
