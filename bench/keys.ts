@@ -34,9 +34,9 @@ const MESSAGE = Buffer.alloc(32, 7);
  */
 const INFO_WARM_UP = 2000;
 
-/** p99 of 2,000 sequential round trips moves with whatever else runs: more rounds than the default. */
+/** p99 of 2,000 sequential round trips moves with whatever else runs: never fewer than 5 rounds. */
 function roundsOf(ctx: BenchContext): number {
-  return ctx.options.quick ? 1 : 5;
+  return ctx.options.quick ? 1 : Math.max(ctx.rounds, 5);
 }
 
 function sizes(ctx: BenchContext): number[] {

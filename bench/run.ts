@@ -1,7 +1,7 @@
 /**
  * Runs benches and records their latest figures.
- *   bun bench/run.ts [name...] [--quick] [--compiled] [--no-write]
- * With no names, runs them all. Figures go to stdout, progress to stderr; each bench's section of
+ *   bun bench/run.ts [name...] [--quick] [--compiled] [--no-write] [--rounds=N]
+ * With no names, runs them all; --rounds sets the rounds per measurement (default 5, best one kept). Figures go to stdout, progress to stderr; each bench's section of
  * bench/RESULTS.md, its plots (bench/plots/) and raw data (bench/results/) are rewritten unless
  * --quick or --no-write is given.
  */
@@ -19,7 +19,9 @@ const flags = new Set(args.filter((a) => a.startsWith("--")));
 const names = args.filter((a) => !a.startsWith("--"));
 
 if (flags.has("--help")) {
-  console.log("usage: bun bench/run.ts [name...] [--quick] [--compiled] [--no-write]\n\nbenches:");
+  console.log(
+    "usage: bun bench/run.ts [name...] [--quick] [--compiled] [--no-write] [--rounds=N]\n\nbenches:",
+  );
   for (const b of BENCHES) console.log(`  ${b.name.padEnd(12)} ${b.description}`);
   process.exit(0);
 }
@@ -29,7 +31,13 @@ if (unknown.length) {
   process.exit(2);
 }
 
-const options = { quick: flags.has("--quick"), compiled: flags.has("--compiled") };
+const roundsFlag = [...flags].find((f) => f.startsWith("--rounds="));
+const rounds = roundsFlag ? Number(roundsFlag.slice("--rounds=".length)) : undefined;
+if (rounds !== undefined && !(Number.isInteger(rounds) && rounds >= 1 && rounds <= 20)) {
+  console.error(`--rounds: expected a whole number 1..20, got ${roundsFlag!.slice("--rounds=".length)}`);
+  process.exit(2);
+}
+const options = { quick: flags.has("--quick"), compiled: flags.has("--compiled"), rounds };
 const write = !options.quick && !flags.has("--no-write");
 const selected = names.length ? BENCHES.filter((b) => names.includes(b.name)) : BENCHES;
 const command = ["bun bench/run.ts", ...args].join(" ");
