@@ -4,7 +4,7 @@
  * the dashboard and stops only after `q` is confirmed. VHSM_SAVE_SCREEN=1 writes docs/dashboard.txt.
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { existsSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, readlinkSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { $ } from "bun";
 import type { VhsmClient } from "../agent/index.ts";
@@ -198,5 +198,26 @@ describe.skipIf(!hasTmux)("vhsm-appliance serve on a terminal", () => {
     const after = await until(s, "serve to exit", (x) => x.includes("SERVE-EXITED 0"));
     expect(after).toContain("appliance stopped");
     expect(existsSync(admin)).toBe(false);
+  }, 60_000);
+
+  test("a terminal that hangs up (its tmux session killed) stops the appliance cleanly instead of leaving it drawing into nothing", async () => {
+    const s = "hangup";
+    const data = join(dir, "hangup-data");
+    const run = join(dir, "hangup-run");
+    const admin = join(run, "admin.sock");
+    await tmux(
+      "new-session", "-d", "-s", s, "-x", "100", "-y", "30",
+      `${COMPILED_APPLIANCE} serve --data ${data} --run-dir ${run} --kdf-log-n 12`,
+    ); // biome-ignore format: one tmux argument per intent
+    await until(s, "the dashboard", (x) => x.includes("self-test passed") && x.includes("source in-process"));
+    // the appliance itself, not the shell tmux started it from
+    const pids = (await $`pgrep -f -- ${`--data ${data}`}`.quiet().nothrow()).stdout.toString().split(/\s+/);
+    const pid = Number(pids.find((p) => p && readlinkSync(`/proc/${p}/exe`) === COMPILED_APPLIANCE));
+    expect(pid).toBeGreaterThan(0);
+    await tmux("kill-session", "-t", s);
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await Bun.sleep(50);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(admin)).toBe(false); // a clean stop removes its sockets
   }, 60_000);
 });

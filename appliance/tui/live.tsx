@@ -55,8 +55,14 @@ export function LiveDashboard(props: {
   );
 }
 
-/** Takes over the terminal (alternate screen) until the operator quits. */
-export async function runDashboard(source: DashboardSource, mode: DashboardMode): Promise<void> {
+/**
+ * How a dashboard ended: the operator quit it, or its terminal went away (a closed SSH session, a
+ * killed tmux pane: stdin ends, writes fail with EIO).
+ */
+export type DashboardEnd = "quit" | "hangup";
+
+/** Takes over the terminal (alternate screen) until the operator quits or the terminal hangs up. */
+export async function runDashboard(source: DashboardSource, mode: DashboardMode): Promise<DashboardEnd> {
   const instance = render(<LiveDashboard source={source} mode={mode} />, {
     exitOnCtrlC: false,
     maxFps: 4,
@@ -66,5 +72,19 @@ export async function runDashboard(source: DashboardSource, mode: DashboardMode)
     // otherwise fall back to printing only the last frame whenever CI=true is in the environment
     interactive: true,
   });
-  await instance.waitUntilExit();
+  let end: DashboardEnd = "quit";
+  // without this the dashboard would go on drawing into a terminal nobody has, once a second
+  const hangup = () => {
+    if (end === "hangup") return;
+    end = "hangup";
+    instance.unmount();
+  };
+  process.stdin.once("end", hangup);
+  process.stdout.on("error", hangup);
+  try {
+    await instance.waitUntilExit();
+  } finally {
+    process.stdin.off("end", hangup);
+  }
+  return end; // the stdout listener stays: a write after a hang-up must not become an uncaught error
 }

@@ -11,7 +11,10 @@ export function interactiveTerminal(): boolean {
   return Boolean(process.stdout.isTTY && process.stdin.isTTY);
 }
 
-/** For `serve`: the dashboard on a TTY; quitting it stops the appliance. Otherwise summary lines. */
+/**
+ * For `serve`: the dashboard on a TTY; quitting it, or its terminal hanging up, stops the appliance.
+ * Otherwise summary lines.
+ */
 export async function serveDashboard(appliance: RunningAppliance, headless: boolean): Promise<void> {
   const source = inProcessSource(appliance.actions);
   if (headless || !interactiveTerminal()) {
@@ -21,13 +24,20 @@ export async function serveDashboard(appliance: RunningAppliance, headless: bool
   // the dashboard owns the terminal: log lines stay in memory and show in the events panel
   appliance.log.setSink(null);
   const { runDashboard } = await import("./live.tsx");
-  await runDashboard(source, "foreground");
-  appliance.log.setSink((line) => process.stderr.write(`${line}\n`));
+  const end = await runDashboard(source, "foreground");
+  if (end === "hangup") {
+    // the terminal is gone, and with it the operator's only view and control of this foreground
+    // appliance: stop as on a confirmed quit (the audit log records it); nothing is left to print to
+    appliance.log.warn("the dashboard's terminal hung up; stopping the appliance");
+    process.stderr.on("error", () => {});
+  } else {
+    appliance.log.setSink((line) => process.stderr.write(`${line}\n`));
+  }
   await appliance.stop();
   process.exit(0);
 }
 
-/** For `top`: attach to a running appliance; quitting leaves it serving. */
+/** For `top`: attach to a running appliance; quitting (or a hang-up) leaves it serving. */
 export async function top(adminSocket: string, intervalMs?: number): Promise<void> {
   const source = adminSocketSource(adminSocket);
   try {
