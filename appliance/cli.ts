@@ -91,6 +91,9 @@ async function run(
   log: Logger,
   afterStart?: (a: RunningAppliance) => Promise<void>,
 ) {
+  // a log line that cannot be written (its terminal hung up, a closed pipe) is lost, not fatal: the
+  // appliance keeps serving, and the audit log stays the durable record
+  for (const stream of [process.stdout, process.stderr]) stream.on("error", () => {});
   // main.ts has re-executed the process with the allocator tuned (same pid); this reports how it went
   const allocator = tuneAllocator();
   if (allocator.state === "unavailable") {

@@ -1,9 +1,10 @@
 /**
  * Runs benches and records their latest figures.
  *   bun bench/run.ts [name...] [--quick] [--compiled] [--no-write] [--rounds=N]
- * With no names, runs them all; --rounds sets the rounds per measurement (default 5, best one kept). Figures go to stdout, progress to stderr; each bench's section of
- * bench/RESULTS.md, its plots (bench/plots/) and raw data (bench/results/) are rewritten unless
- * --quick or --no-write is given.
+ * With no names, runs them all; --rounds sets the rounds per measurement (default 5, the best one
+ * kept). Figures go to stdout, progress to stderr; each bench's section of bench/RESULTS.md, its
+ * plots (bench/plots/) and raw data (bench/results/) are rewritten unless --quick or --no-write is
+ * given.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";

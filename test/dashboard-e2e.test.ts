@@ -220,4 +220,38 @@ describe.skipIf(!hasTmux)("vhsm-appliance serve on a terminal", () => {
     expect(existsSync(`/proc/${pid}`)).toBe(false);
     expect(existsSync(admin)).toBe(false); // a clean stop removes its sockets
   }, 60_000);
+
+  test("headless, a terminal that hangs up costs only the log lines: the appliance keeps serving and stops cleanly on SIGTERM", async () => {
+    const s = "hangup-headless";
+    const data = join(dir, "headless-data");
+    const run = join(dir, "headless-run");
+    const admin = join(run, "admin.sock");
+    await tmux(
+      "new-session", "-d", "-s", s, "-x", "100", "-y", "30",
+      `${COMPILED_APPLIANCE} serve --headless --data ${data} --run-dir ${run} --kdf-log-n 12`,
+    ); // biome-ignore format: one tmux argument per intent
+    await until(s, "the appliance", (x) => x.includes("appliance ready"));
+    const pids = (await $`pgrep -f -- ${`--data ${data}`}`.quiet().nothrow()).stdout.toString().split(/\s+/);
+    const pid = Number(pids.find((p) => p && readlinkSync(`/proc/${p}/exe`) === COMPILED_APPLIANCE));
+    expect(pid).toBeGreaterThan(0);
+    await tmux("kill-session", "-t", s);
+    await Bun.sleep(300);
+    // enrolling a container logs a line, which now goes to a terminal that is gone
+    const enrolled = await fetch("http://localhost/v1/containers", {
+      method: "POST",
+      unix: admin,
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ name: "after-hangup" }),
+    } as RequestInit);
+    expect(enrolled.ok).toBe(true);
+    await Bun.sleep(500);
+    expect(existsSync(`/proc/${pid}`)).toBe(true);
+    expect((await fetch("http://localhost/health", { unix: admin } as RequestInit)).status).toBe(200);
+    expect(existsSync(join(run, "containers/after-hangup/vhsm.sock"))).toBe(true);
+    process.kill(pid, "SIGTERM");
+    const deadline = Date.now() + 10_000;
+    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await Bun.sleep(50);
+    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(existsSync(admin)).toBe(false);
+  }, 60_000);
 });

@@ -29,7 +29,6 @@ export async function serveDashboard(appliance: RunningAppliance, headless: bool
     // the terminal is gone, and with it the operator's only view and control of this foreground
     // appliance: stop as on a confirmed quit (the audit log records it); nothing is left to print to
     appliance.log.warn("the dashboard's terminal hung up; stopping the appliance");
-    process.stderr.on("error", () => {});
   } else {
     appliance.log.setSink((line) => process.stderr.write(`${line}\n`));
   }
