@@ -51,7 +51,7 @@ describe("hash worker priority", () => {
       expect(workers.length).toBe(3); // hashWorkers 2 + signWorkers 1
       expect(workers.filter((t) => t.nice === Math.min(19, base + 5)).length).toBe(2);
       expect(workers.filter((t) => t.nice === base).length).toBe(1);
-      // (helper threads the runtime may start from a hash worker later would inherit its priority)
+      // (a thread a hash worker starts later inherits its priority: its own heap's collector thread does)
     } finally {
       await app.dispose();
     }
