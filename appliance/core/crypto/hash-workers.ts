@@ -36,8 +36,9 @@ const WORKER_CODE = `
 const { parentPort, workerData } = require("node:worker_threads");
 const { createHash, createHmac } = require("node:crypto");
 if (workerData.nice > 0) {
-  // this thread only (Linux priorities are per thread), relative to the appliance's own; should the
-  // system refuse, the worker just runs at the appliance's priority
+  // this thread only (Linux priorities are per thread; threads it starts later, such as its heap's
+  // collector, inherit it), relative to the appliance's own; should the system refuse, the worker just
+  // runs at the appliance's priority
   const os = require("node:os");
   try {
     os.setPriority(Math.min(19, os.getPriority() + workerData.nice));
