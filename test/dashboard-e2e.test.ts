@@ -57,6 +57,32 @@ function load(client: VhsmClient, keyId: string, depth: number) {
 
 const rowOf = (s: string, name: string) => s.split("\n").find((l) => new RegExp(`│${name}\\s`).test(l)) ?? "";
 
+/**
+ * `serve` (with the dashboard, or headless) alone in tmux session `s`, up and ready; its pid (the
+ * appliance itself, not the shell tmux started it from) and its sockets.
+ */
+async function serveInTmux(s: string, dir: string, headless: boolean) {
+  const data = join(dir, `${s}-data`);
+  const run = join(dir, `${s}-run`);
+  await tmux(
+    "new-session", "-d", "-s", s, "-x", "100", "-y", "30",
+    `${COMPILED_APPLIANCE} serve ${headless ? "--headless " : ""}--data ${data} --run-dir ${run} --kdf-log-n 12`,
+  ); // biome-ignore format: one tmux argument per intent
+  if (headless) await until(s, "the appliance", (x) => x.includes("appliance ready"));
+  else
+    await until(s, "the dashboard", (x) => x.includes("self-test passed") && x.includes("source in-process"));
+  const pids = (await $`pgrep -f -- ${`--data ${data}`}`.quiet().nothrow()).stdout.toString().split(/\s+/);
+  const pid = Number(pids.find((p) => p && readlinkSync(`/proc/${p}/exe`) === COMPILED_APPLIANCE));
+  expect(pid).toBeGreaterThan(0);
+  return { pid, run, admin: join(run, "admin.sock") };
+}
+
+async function exited(pid: number, ms = 10_000): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await Bun.sleep(50);
+  return !existsSync(`/proc/${pid}`);
+}
+
 beforeAll(async () => {
   if (!hasTmux) return;
   const built = await $`${BUN} ${join(ROOT, "scripts/build.ts")} appliance`.quiet().nothrow();
@@ -201,40 +227,15 @@ describe.skipIf(!hasTmux)("vhsm-appliance serve on a terminal", () => {
   }, 60_000);
 
   test("a terminal that hangs up (its tmux session killed) stops the appliance cleanly instead of leaving it drawing into nothing", async () => {
-    const s = "hangup";
-    const data = join(dir, "hangup-data");
-    const run = join(dir, "hangup-run");
-    const admin = join(run, "admin.sock");
-    await tmux(
-      "new-session", "-d", "-s", s, "-x", "100", "-y", "30",
-      `${COMPILED_APPLIANCE} serve --data ${data} --run-dir ${run} --kdf-log-n 12`,
-    ); // biome-ignore format: one tmux argument per intent
-    await until(s, "the dashboard", (x) => x.includes("self-test passed") && x.includes("source in-process"));
-    // the appliance itself, not the shell tmux started it from
-    const pids = (await $`pgrep -f -- ${`--data ${data}`}`.quiet().nothrow()).stdout.toString().split(/\s+/);
-    const pid = Number(pids.find((p) => p && readlinkSync(`/proc/${p}/exe`) === COMPILED_APPLIANCE));
-    expect(pid).toBeGreaterThan(0);
-    await tmux("kill-session", "-t", s);
-    const deadline = Date.now() + 10_000;
-    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await Bun.sleep(50);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    const { pid, admin } = await serveInTmux("hangup", dir, false);
+    await tmux("kill-session", "-t", "hangup");
+    expect(await exited(pid)).toBe(true);
     expect(existsSync(admin)).toBe(false); // a clean stop removes its sockets
   }, 60_000);
 
   test("headless, a terminal that hangs up costs only the log lines: the appliance keeps serving and stops cleanly on SIGTERM", async () => {
-    const s = "hangup-headless";
-    const data = join(dir, "headless-data");
-    const run = join(dir, "headless-run");
-    const admin = join(run, "admin.sock");
-    await tmux(
-      "new-session", "-d", "-s", s, "-x", "100", "-y", "30",
-      `${COMPILED_APPLIANCE} serve --headless --data ${data} --run-dir ${run} --kdf-log-n 12`,
-    ); // biome-ignore format: one tmux argument per intent
-    await until(s, "the appliance", (x) => x.includes("appliance ready"));
-    const pids = (await $`pgrep -f -- ${`--data ${data}`}`.quiet().nothrow()).stdout.toString().split(/\s+/);
-    const pid = Number(pids.find((p) => p && readlinkSync(`/proc/${p}/exe`) === COMPILED_APPLIANCE));
-    expect(pid).toBeGreaterThan(0);
-    await tmux("kill-session", "-t", s);
+    const { pid, run, admin } = await serveInTmux("hangup-headless", dir, true);
+    await tmux("kill-session", "-t", "hangup-headless");
     await Bun.sleep(300);
     // enrolling a container logs a line, which now goes to a terminal that is gone
     const enrolled = await fetch("http://localhost/v1/containers", {
@@ -249,9 +250,7 @@ describe.skipIf(!hasTmux)("vhsm-appliance serve on a terminal", () => {
     expect((await fetch("http://localhost/health", { unix: admin } as RequestInit)).status).toBe(200);
     expect(existsSync(join(run, "containers/after-hangup/vhsm.sock"))).toBe(true);
     process.kill(pid, "SIGTERM");
-    const deadline = Date.now() + 10_000;
-    while (existsSync(`/proc/${pid}`) && Date.now() < deadline) await Bun.sleep(50);
-    expect(existsSync(`/proc/${pid}`)).toBe(false);
+    expect(await exited(pid)).toBe(true);
     expect(existsSync(admin)).toBe(false);
   }, 60_000);
 });
