@@ -183,20 +183,20 @@ export class FrameReader {
       }
       this.partialFill += take;
       pos += take;
-      if (this.partialFill === header.bodyLength && this.owned) {
-        const split = { pieces: this.pieces, owned: this.owned };
+      if (this.partialFill === header.bodyLength) {
+        // the reader is ready for the next frame before this one is handed on
+        const { pieces, owned } = this;
         this.header = null;
         this.pieces = [];
         this.owned = null;
         this.partialFill = 0;
-        this.onFrame({ ...header, body: EMPTY, split });
-      } else if (this.partialFill === header.bodyLength) {
-        const assembled = this.pieces.length > 1;
-        const body = assembled ? joinPieces(this.pieces, header.bodyLength, this.pool) : this.pieces[0]!;
-        this.header = null;
-        this.pieces = [];
-        this.partialFill = 0;
-        if (this.onFrame({ ...header, body }) === true && assembled) this.pool?.give(body);
+        if (owned) {
+          this.onFrame({ ...header, body: EMPTY, split: { pieces, owned } });
+        } else {
+          const assembled = pieces.length > 1;
+          const body = assembled ? joinPieces(pieces, header.bodyLength, this.pool) : pieces[0]!;
+          if (this.onFrame({ ...header, body }) === true && assembled) this.pool?.give(body);
+        }
       }
     }
   }
