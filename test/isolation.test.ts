@@ -4,6 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
+import { chmodSync, statSync } from "node:fs";
+import { dirname } from "node:path";
+import { spawnSync } from "bun";
 import type { VhsmClient } from "../agent/index.ts";
 import { HashAlg } from "../protocol/messages.ts";
 import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
@@ -128,4 +131,28 @@ describe("streaming contexts", () => {
     expect(await outcome(b.call("DIGEST_FINAL", { ctx }))).toBe("NOT_INITIALISED");
     await a.call("DIGEST_FINAL", { ctx });
   });
+});
+
+describe("on the host", () => {
+  const canDropPrivileges = process.getuid?.() === 0 && Bun.which("setpriv") !== null;
+  test.skipIf(!canDropPrivileges)(
+    "an unprivileged host account cannot reach a container's socket, even one enrolled without --uid",
+    () => {
+      const socket = app.socketOf("alpha");
+      const containers = dirname(dirname(socket));
+      expect(statSync(containers).mode & 0o777).toBe(0o700);
+      expect(statSync(socket).mode & 0o777).toBe(0o666); // usable by any uid inside the container
+      // open every directory above, as a host's /run is
+      for (let d = dirname(containers); d !== dirname(app.dir); d = dirname(d)) chmodSync(d, 0o755);
+      const connect = (wrap: string[]) =>
+        spawnSync(
+          [...wrap, "/usr/bin/python3", "-c", "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])", socket],
+          { stderr: "pipe" },
+        );
+      expect(connect([]).exitCode).toBe(0); // root, as the runtime that bind-mounts the directory
+      const nobody = connect(["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"]);
+      expect(nobody.exitCode).not.toBe(0);
+      expect(nobody.stderr.toString()).toContain("PermissionError");
+    },
+  );
 });

@@ -5,7 +5,7 @@
  */
 
 import { chmodSync, chownSync, mkdirSync, rmSync } from "node:fs";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { Connection } from "./connection.ts";
 import { acceptRefusal, IdleSweeper, refuseConnection } from "./limits.ts";
@@ -76,6 +76,12 @@ export class ContainerSockets {
     }
     const dir = containerSocketDir(this.services.config.runDir, container.name);
     const path = containerSocketPath(this.services.config.runDir, container.name);
+    // <run>/containers is root's alone: on the host it is the gate (the sockets inside are 0666 or
+    // 0660 so that any uid inside the container can use them), and a container reaches its own
+    // directory through the bind mount, which never walks this parent
+    const parent = dirname(dir);
+    mkdirSync(parent, { recursive: true, mode: 0o700 });
+    chmodSync(parent, 0o700);
     mkdirSync(dir, { recursive: true, mode: 0o755 });
     rmSync(path, { force: true });
     const connections = new Set<Connection>();
