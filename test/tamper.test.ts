@@ -299,3 +299,28 @@ describe("the key store rolled back to an older copy", () => {
     await app.start();
   });
 });
+
+describe("a key's size edited on disk", () => {
+  test("rotation reads the size from the sealed material: a shrunk `bits` column is TAMPERED, not obeyed", async () => {
+    const app = await startTestAppliance();
+    try {
+      const c = await app.setupClient("sz", "alice", PIN);
+      await c.keys.generate({ type: "hmac", bits: 512, id: "big" });
+      await c.keys.generate({ type: "hmac", bits: 512, id: "intact" });
+      c.close();
+      await editStore(app, (db) => {
+        db.run("UPDATE keys SET bits = 128 WHERE id = ?", [rowOf(db, "sz", "alice", "big").id]);
+      });
+      const again = await app.client("sz", "alice", PIN);
+      try {
+        expect(await outcome(again.keys.rotate("big"))).toBe("TAMPERED");
+        expect(await again.keys.rotate("intact")).toBe(2);
+        expect((await again.keys.info("intact")).bits).toBe(512);
+      } finally {
+        again.close();
+      }
+    } finally {
+      await app.dispose();
+    }
+  });
+});

@@ -77,7 +77,22 @@ export function rotateKey(svc: Services, vault: UserVault, keyId: string): numbe
   const latest = svc.keys.latest(vault.userId, checkKeyId(keyId));
   if (!latest) throw new VhsmError(Status.KEY_NOT_FOUND, `no key ${keyId}`);
   const spec = keyTypeSpec(latest.type);
-  const { material } = spec.generate(latest.bits);
+  // the row's `bits` is not sealed: the new version's size comes from the sealed material itself,
+  // so editing the column (a 4096-bit key rotated into a 128-bit one) is caught, not obeyed
+  const current = vault.openKey(latest);
+  let bits: number;
+  try {
+    bits = spec.bitsOf(current);
+  } finally {
+    current.fill(0);
+  }
+  if (bits !== latest.bits) {
+    throw new VhsmError(
+      Status.TAMPERED,
+      `key ${keyId} v${latest.version}: its recorded size (${latest.bits} bits) is not its material's (${bits}); the key store was edited`,
+    );
+  }
+  const { material } = spec.generate(bits);
   const version = latest.version + 1;
   try {
     const sealed = vault.sealKey({ keyId, version, type: latest.type, policy: latest }, material);

@@ -28,6 +28,8 @@ export interface KeyTypeSpec {
   generate(bits: number): KeyMaterial;
   /** Parses imported material in the given format; refuses anything that is not this type. */
   import(format: number, data: Uint8Array): KeyMaterial;
+  /** The size of stored material, read from the material itself (not from the row, which is not sealed). */
+  bitsOf(material: Uint8Array): number;
 }
 
 const bad = (message: string) => new VhsmError(Status.BAD_ARGUMENTS, message);
@@ -53,6 +55,7 @@ function secretType(
       if (!sizes(data.length * 8)) throw bad(`an imported ${name} key must be ${sizeText}`);
       return { material: Buffer.from(data), bits: data.length * 8 };
     },
+    bitsOf: (material) => material.length * 8,
   };
 }
 
@@ -139,6 +142,9 @@ function asymmetricType(
       const bits = check(key);
       if (bits === null || !bitsOk(bits)) throw bad(`the imported key is not a ${name} key of ${sizeText}`);
       return { material: pkcs8(key), bits };
+    },
+    bitsOf(material) {
+      return check(createPrivateKey({ key: Buffer.from(material), format: "der", type: "pkcs8" })) ?? 0;
     },
   };
 }
