@@ -141,7 +141,7 @@ export class Accounts {
     const kek = await deriveKey(pin, params);
     const dataKey = open(kek, user.wrapped_key, dataKeyAad(container.name, name));
     kek.fill(0);
-    if (!dataKey) throw this.wrongPin(user.id);
+    if (!dataKey) throw this.wrongPin();
     // an operator's PIN reset (or removal) committed during the KDF makes this data key stale
     const now = this.users.byId(user.id);
     if (!now || !Buffer.from(now.wrapped_key).equals(Buffer.from(user.wrapped_key))) {
@@ -160,9 +160,14 @@ export class Accounts {
   }
 
   /** Fast path while the user is logged in elsewhere: synchronous, so the attempt count is exact. */
-  private loginToOpenVault(vault: UserVault, user: UserRow, pin: Uint8Array): UserVault {
+  private async loginToOpenVault(vault: UserVault, user: UserRow, pin: Uint8Array): Promise<UserVault> {
     if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(user.name);
-    if (!vault.checkPin(pin)) throw this.wrongPin(user.id);
+    if (!vault.checkPin(pin)) {
+      // as slow as an unknown user's or a closed vault's wrong PIN: a fast refusal would tell a
+      // guesser that the user exists and is logged in somewhere
+      await deriveKey(pin, this.dummyKdf);
+      throw this.wrongPin();
+    }
     this.users.resetAttempts(user.id);
     vault.sessions++;
     return vault;
@@ -184,7 +189,7 @@ export class Accounts {
     if (isServiceUser(user.kdf))
       throw new VhsmError(Status.NOT_AUTHORISED, "service users have no PIN to change");
     if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(user.name);
-    if (!vault.checkPin(oldPin)) throw this.wrongPin(user.id);
+    if (!vault.checkPin(oldPin)) throw this.wrongPin();
     this.users.resetAttempts(user.id);
     const params = newKdfParams(this.options.kdfLogN);
     const kek = await deriveKey(newPin, params);
@@ -218,14 +223,12 @@ export class Accounts {
     );
   }
 
-  private wrongPin(userId: number): VhsmError {
-    const left = Math.max(0, this.options.maxPinAttempts - this.users.failedAttempts(userId));
-    return new VhsmError(
-      Status.BAD_CREDENTIALS,
-      left > 0
-        ? `wrong user or PIN (${left} attempts left before lockout)`
-        : "wrong PIN; the user is now locked",
-    );
+  /**
+   * The same words as for an unknown user: saying how many attempts are left would tell a guesser
+   * that the name exists (the operator sees the count: `users` in the admin API).
+   */
+  private wrongPin(): VhsmError {
+    return new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
   }
 }
 
