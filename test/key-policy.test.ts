@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHash, randomBytes } from "node:crypto";
 import { join } from "node:path";
 import type { VhsmClient } from "../agent/index.ts";
+import { HashAlg } from "../protocol/messages.ts";
 import { startTestAppliance, type TestAppliance } from "./support/appliance.ts";
 import { code } from "./support/outcome.ts";
 
@@ -127,6 +128,41 @@ describe("versioned keys", () => {
     expect(second.version).toBe(2);
     expect((await client.keys.info(id)).rotateEverySeconds).toBe(1);
     expect((await client.decrypt(id, first.ciphertext)).toString()).toBe("a");
+  });
+});
+
+describe("a streaming HMAC follows its key", () => {
+  const hmacKey = () => client.keys.generate({ type: "hmac" });
+  const open = async (id: string) => {
+    const { ctx } = await client.call("HMAC_INIT", { keyId: id, alg: HashAlg.SHA256 });
+    await client.call("HMAC_UPDATE", { ctx, data: Buffer.from("before") });
+    return ctx;
+  };
+
+  test("deleting the key (from another connection) ends the contexts opened with it", async () => {
+    const id = await hmacKey();
+    const ctx = await open(id);
+    const other = await app.client("policy", "alice", "1234-pin");
+    try {
+      await other.keys.delete(id);
+    } finally {
+      other.close();
+    }
+    expect(await code(client.call("HMAC_UPDATE", { ctx, data: Buffer.from("after") }))).toBe("KEY_NOT_FOUND");
+    expect(await code(client.call("HMAC_FINAL", { ctx }))).toBe("NOT_INITIALISED"); // the context is gone
+  });
+
+  test("retiring the context's version ends it too; a new version alone does not", async () => {
+    const retired = await hmacKey();
+    const ctx1 = await open(retired);
+    await client.keys.rotate(retired);
+    await client.keys.update(retired, { minVersion: 2 });
+    expect(await code(client.call("HMAC_FINAL", { ctx: ctx1 }))).toBe("NOT_AUTHORISED");
+
+    const kept = await hmacKey();
+    const ctx3 = await open(kept);
+    await client.keys.rotate(kept); // a new version alone does not end a context on the old one
+    expect(await code(client.call("HMAC_FINAL", { ctx: ctx3 }))).toBe("OK");
   });
 });
 

@@ -22,6 +22,22 @@ export interface KeyRequest {
 }
 
 export function accessKey(session: Session, svc: Services, keyId: string, req: KeyRequest): LoadedKey {
+  const key = checkedKey(session, svc, keyId, req);
+  if ((req.version ?? 0) === 0 && key.rotateEvery > 0 && Date.now() - key.created >= key.rotateEvery * 1000) {
+    // automatic rotation: the first use after the period creates the next version
+    rotateKey(svc, session.requireVault(), keyId);
+    return accessKey(session, svc, keyId, req);
+  }
+  svc.usage.record(key.rowId);
+  return key;
+}
+
+/**
+ * The key as it stands now, after every check but without rotating it or counting a use: for a
+ * streaming context, whose key must still exist and be allowed at each step (a delete, a narrowed
+ * policy or a retired version ends the contexts that use it).
+ */
+export function checkedKey(session: Session, svc: Services, keyId: string, req: KeyRequest): LoadedKey {
   const vault = session.requireVault();
   const version = req.version ?? 0;
   let key = vault.cached(keyId, version);
@@ -52,11 +68,5 @@ export function accessKey(session: Session, svc: Services, keyId: string, req: K
       `version ${key.version} of key ${keyId} is retired (minimum version ${key.minVersion})`,
     );
   }
-  if (version === 0 && key.rotateEvery > 0 && Date.now() - key.created >= key.rotateEvery * 1000) {
-    // automatic rotation: the first use after the period creates the next version
-    rotateKey(svc, vault, keyId);
-    return accessKey(session, svc, keyId, req);
-  }
-  svc.usage.record(key.rowId);
   return key;
 }

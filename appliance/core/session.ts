@@ -9,6 +9,8 @@ export interface StreamContext {
   alg: number;
   state: Hash | Hmac;
   bytes: number;
+  /** The key an HMAC context was opened with, checked again at each step. */
+  key?: { id: string; version: number };
 }
 
 export class Session {

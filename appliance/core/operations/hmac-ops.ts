@@ -2,7 +2,7 @@
 import { HASH_LENGTH, KeyType, Usage } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import { feed, hashName, hmacOnce, hmacStream, safeEqual } from "../crypto/hash.ts";
-import { accessKey } from "../key-access.ts";
+import { accessKey, checkedKey } from "../key-access.ts";
 import type { Services } from "../services.ts";
 import type { Session } from "../session.ts";
 import type { Handler, SplitHandler } from "./handler.ts";
@@ -23,21 +23,43 @@ export const Hmac: SplitHandler<"HMAC"> = (session, req, svc) => {
 };
 
 export const HmacInit: Handler<"HMAC_INIT"> = (session, req, svc) => {
-  const state = hmacStream(req.alg, macSecret(session, svc, req.keyId, req.alg));
-  return { ctx: session.openContext({ kind: "hmac", alg: req.alg, state, bytes: 0 }) };
+  hashName(req.alg);
+  const key = accessKey(session, svc, req.keyId, MAC_KEY);
+  const state = hmacStream(req.alg, key.secret!);
+  const ctx = {
+    kind: "hmac",
+    alg: req.alg,
+    state,
+    bytes: 0,
+    key: { id: req.keyId, version: key.version },
+  } as const;
+  return { ctx: session.openContext(ctx) };
 };
 
-export const HmacUpdate: SplitHandler<"HMAC_UPDATE"> = (session, req) => {
+/** The context's key must still exist and allow HMAC: deleting it or retiring its version ends the context. */
+function liveContext(session: Session, svc: Services, id: number) {
   session.requireVault();
-  const ctx = session.context(req.ctx, "hmac");
+  const ctx = session.context(id, "hmac");
+  if (ctx.key) {
+    try {
+      checkedKey(session, svc, ctx.key.id, { ...MAC_KEY, version: ctx.key.version });
+    } catch (err) {
+      session.closeContext(id);
+      throw err;
+    }
+  }
+  return ctx;
+}
+
+export const HmacUpdate: SplitHandler<"HMAC_UPDATE"> = (session, req, svc) => {
+  const ctx = liveContext(session, svc, req.ctx);
   feed(ctx.state, req.data);
   ctx.bytes += req.data.length;
   return {};
 };
 
-export const HmacFinal: Handler<"HMAC_FINAL"> = (session, req) => {
-  session.requireVault();
-  const ctx = session.context(req.ctx, "hmac");
+export const HmacFinal: Handler<"HMAC_FINAL"> = (session, req, svc) => {
+  const ctx = liveContext(session, svc, req.ctx);
   session.closeContext(req.ctx);
   return { mac: ctx.state.digest() };
 };
