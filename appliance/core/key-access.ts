@@ -28,7 +28,7 @@ export function accessKey(session: Session, svc: Services, keyId: string, req: K
     rotateKey(svc, session.requireVault(), keyId);
     return accessKey(session, svc, keyId, req);
   }
-  svc.usage.record(key.rowId);
+  svc.usage.record(key);
   return key;
 }
 

@@ -4,24 +4,46 @@
  */
 import type { KeyStore } from "./store/keys.ts";
 
+/**
+ * Which row a count belongs to. Row ids are reused once a key is deleted (by another user's, or
+ * another container's, next key), so counts carry the row's owner and creation time too, and land
+ * only on the row they were counted for; a deleted key's pending counts are simply dropped.
+ */
+export interface KeyRowRef {
+  rowId: number;
+  userId: number;
+  created: number;
+}
+
+interface Pending {
+  userId: number;
+  created: number;
+  uses: number;
+  lastUsed: number;
+}
+
 export class UsageRecorder {
-  private pendingUses = new Map<number, { uses: number; lastUsed: number }>();
+  private pendingUses = new Map<number, Pending>();
 
   constructor(private readonly keys: KeyStore) {}
 
-  record(rowId: number): void {
+  record(row: KeyRowRef): void {
     const now = Date.now();
-    const entry = this.pendingUses.get(rowId);
-    if (entry) {
+    const entry = this.pendingUses.get(row.rowId);
+    if (entry && entry.userId === row.userId && entry.created === row.created) {
       entry.uses++;
       entry.lastUsed = now;
     } else {
-      this.pendingUses.set(rowId, { uses: 1, lastUsed: now });
+      // (a different row under a reused id replaces counts that could no longer land anywhere)
+      this.pendingUses.set(row.rowId, { userId: row.userId, created: row.created, uses: 1, lastUsed: now });
     }
   }
 
-  pending(rowId: number): { uses: number; lastUsed: number } {
-    return this.pendingUses.get(rowId) ?? { uses: 0, lastUsed: 0 };
+  pending(row: KeyRowRef): { uses: number; lastUsed: number } {
+    const e = this.pendingUses.get(row.rowId);
+    return e && e.userId === row.userId && e.created === row.created
+      ? { uses: e.uses, lastUsed: e.lastUsed }
+      : { uses: 0, lastUsed: 0 };
   }
 
   flush(): void {
@@ -29,15 +51,15 @@ export class UsageRecorder {
     const batch = this.pendingUses;
     this.pendingUses = new Map();
     try {
-      this.keys.recordUse(
-        Array.from(batch, ([rowId, e]) => [rowId, e.uses, e.lastUsed] as [number, number, number]),
-      );
+      this.keys.recordUse(Array.from(batch, ([rowId, e]) => ({ rowId, ...e })));
     } catch {
       // the disk is full (or the store is closing): keep the counts for the next flush rather than
       // let a timer's exception bring the appliance down
       for (const [rowId, e] of batch) {
         const now = this.pendingUses.get(rowId);
+        if (now && (now.userId !== e.userId || now.created !== e.created)) continue;
         this.pendingUses.set(rowId, {
+          ...e,
           uses: e.uses + (now?.uses ?? 0),
           lastUsed: Math.max(e.lastUsed, now?.lastUsed ?? 0),
         });

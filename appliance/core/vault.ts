@@ -15,6 +15,8 @@ import type { KeyPolicy, KeyRow } from "./store/keys.ts";
 
 export interface LoadedKey {
   rowId: number;
+  /** The owner's user id: with rowId and created, which row a use is counted on (usage-recorder.ts). */
+  userId: number;
   keyId: string;
   version: number;
   type: number;
@@ -152,6 +154,7 @@ export class UserVault {
     }
     const loaded: LoadedKey = {
       rowId: row.id,
+      userId: row.user_id,
       keyId: row.key_id,
       version: row.version,
       type: row.type,

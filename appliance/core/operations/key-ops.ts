@@ -73,7 +73,7 @@ export const KeyInfo: Handler<"KEY_INFO"> = (session, req, svc) => {
   let lastUsed = 0;
   let useCount = 0;
   for (const v of versions) {
-    const pending = svc.usage.pending(v.id);
+    const pending = svc.usage.pending({ rowId: v.id, userId: v.user_id, created: v.created });
     lastUsed = Math.max(lastUsed, v.last_used, pending.lastUsed);
     useCount += v.use_count + pending.uses;
   }

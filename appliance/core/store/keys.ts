@@ -160,12 +160,15 @@ export class KeyStore {
   }
 
   /** Adds buffered use counts in one transaction (flushed periodically, off the request path). */
-  recordUse(entries: Iterable<[rowId: number, uses: number, lastUsed: number]>): void {
+  /** Adds counted uses; a count whose row is gone (or whose id now names another key) is dropped. */
+  recordUse(
+    entries: Iterable<{ rowId: number; userId: number; created: number; uses: number; lastUsed: number }>,
+  ): void {
     const stmt = this.db.query(
-      "UPDATE keys SET use_count = use_count + ?, last_used = max(last_used, ?) WHERE id = ?",
+      "UPDATE keys SET use_count = use_count + ?, last_used = max(last_used, ?) WHERE id = ? AND user_id = ? AND created = ?",
     );
     this.db.transaction(() => {
-      for (const [rowId, uses, lastUsed] of entries) stmt.run(uses, lastUsed, rowId);
+      for (const e of entries) stmt.run(e.uses, e.lastUsed, e.rowId, e.userId, e.created);
     })();
   }
 }
