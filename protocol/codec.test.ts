@@ -117,3 +117,10 @@ test("the invalid cases cover every kind of malformed body the decoder knows", (
     expect(names).toContain(kind);
   }
 });
+
+test("a leading byte-order mark is part of a string, not dropped: EF BB BF 'a' is not 'a'", () => {
+  const body = Buffer.from("0004efbbbf61", "hex");
+  const decoded = decodeBody({ s: "str" }, body) as { s: string };
+  expect(decoded.s).toBe("\uFEFFa");
+  expect(decoded.s).not.toBe("a");
+});

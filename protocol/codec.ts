@@ -21,7 +21,8 @@ import {
 import { Status, VhsmError } from "./status.ts";
 
 const utf8 = new TextEncoder();
-const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+// ignoreBOM: a leading U+FEFF is a character of the string, not dropped (or "\uFEFFalice" would be alice)
+const utf8Strict = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true });
 const MAX_STR = 0xffff;
 
 type FieldList = readonly (readonly [string, FieldType])[];
