@@ -66,6 +66,8 @@ export class Connection implements Idleable {
   private paused = false;
   private barrier = false;
   private closed = false;
+  /** The client half-closed (sent FIN, still reading): answer what it sent, then close. */
+  private peerEnded = false;
   private cleanedUp = false;
   private lingerTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly counters: ContainerCounters;
@@ -204,10 +206,12 @@ export class Connection implements Idleable {
         (value) => {
           this.running--;
           this.succeed(frame, name, kind, value, started, request);
+          this.closeIfEnded();
         },
         (err) => {
           this.running--;
           this.fail(frame, kind, err, started, name, request);
+          this.closeIfEnded();
         },
       );
       if (isBarrier) result.finally(() => this.releaseBarrier()).catch(() => {});
@@ -251,6 +255,21 @@ export class Connection implements Idleable {
       this.dispatch(queued[i]!);
     }
     this.resumeReading();
+    this.closeIfEnded();
+  }
+
+  /**
+   * The client sent FIN (as `nc -N`, socat or a shell's `printf ... | nc` do) but may still read:
+   * every complete request it sent is answered, those still running included, and then the
+   * connection closes. A frame cut off by the FIN is dropped.
+   */
+  onEnd(): void {
+    this.peerEnded = true;
+    this.closeIfEnded();
+  }
+
+  private closeIfEnded(): void {
+    if (this.peerEnded && this.running === 0 && this.waiting.length === 0) this.closeAfterAnswers();
   }
 
   private resumeReading(): void {

@@ -88,6 +88,8 @@ export class ContainerSockets {
     const entry: Listening = { container, listener: undefined as never, connections };
     entry.listener = Bun.listen<Connection | undefined>({
       unix: path,
+      // a client's FIN ends its requests, not our answers to them (Connection.onEnd)
+      allowHalfOpen: true,
       socket: {
         open: (socket: Socket<Connection | undefined>) => {
           if (this.refuseOverLimit(socket, entry)) return;
@@ -107,6 +109,7 @@ export class ContainerSockets {
         },
         data: (socket, chunk) => socket.data?.onData(chunk),
         drain: (socket) => socket.data?.onDrain(),
+        end: (socket) => socket.data?.onEnd(),
         close: (socket) => socket.data?.cleanup(),
         error: (socket) => socket.data?.cleanup(),
       },
