@@ -59,7 +59,7 @@ function halfClose(bytes: Buffer): Promise<{ answers: Answer[]; closed: boolean 
       s.write(bytes);
       s.end();
     });
-    s.on("data", (d) => got.push(d));
+    s.on("data", (d: Buffer) => got.push(d));
     s.on("close", () => done(true));
   });
 }

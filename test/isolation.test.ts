@@ -146,7 +146,13 @@ describe("on the host", () => {
       for (let d = dirname(containers); d !== dirname(app.dir); d = dirname(d)) chmodSync(d, 0o755);
       const connect = (wrap: string[]) =>
         spawnSync(
-          [...wrap, "/usr/bin/python3", "-c", "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])", socket],
+          [
+            ...wrap,
+            "/usr/bin/python3",
+            "-c",
+            "import socket,sys; socket.socket(socket.AF_UNIX).connect(sys.argv[1])",
+            socket,
+          ],
           { stderr: "pipe" },
         );
       expect(connect([]).exitCode).toBe(0); // root, as the runtime that bind-mounts the directory

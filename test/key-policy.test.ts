@@ -73,7 +73,8 @@ describe("a key is used only for what its type and policy allow", () => {
       client.keys.import(randomBytes(16), { type: "aes-256" }),
       client.keys.import(pem, { type: "aes-256", format: "pem" }),
     ];
-    for (const attempt of attempts) expect(await code(attempt)).toBe("BAD_ARGUMENTS");
+    // (outcomes taken at once: answers may come back in any order, an RSA size check among them)
+    expect(await Promise.all(attempts.map(code))).toEqual(attempts.map(() => "BAD_ARGUMENTS"));
     expect(createPrivateKey(pem).asymmetricKeyType).toBe("ec");
     expect(await client.keys.count()).toBe(before);
   });
@@ -185,4 +186,29 @@ describe("policy is bound to the key material at rest", () => {
     client.close();
     client = await app.client("policy", "alice", "1234-pin");
   });
+});
+
+describe("slow key generation does not hold up other requests", () => {
+  test("while RSA-3072 keys are made (generate and rotate), another connection's PING is answered first", async () => {
+    const other = await app.client("policy", "alice", "1234-pin");
+    try {
+      const order: string[] = [];
+      const made = client.keys.generate({ type: "rsa", bits: 3072 }).then((id) => {
+        order.push("generate");
+        return id;
+      });
+      await other.ping();
+      order.push("ping");
+      const id = await made;
+      const rotated = client.keys.rotate(id).then(() => order.push("rotate"));
+      await other.ping();
+      order.push("ping");
+      await rotated;
+      expect(order).toEqual(["ping", "generate", "ping", "rotate"]);
+      const info = await client.keys.info(id);
+      expect([info.version, info.bits]).toEqual([2, 3072]);
+    } finally {
+      other.close();
+    }
+  }, 60_000);
 });

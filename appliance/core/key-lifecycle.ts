@@ -2,7 +2,7 @@
 import { KeyFlag } from "../../protocol/messages.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { checkKeyId, newKeyId } from "./ids.ts";
-import { type KeyTypeSpec, keyTypeSpec, resolveUsage } from "./key-types.ts";
+import { type KeyMaterial, type KeyTypeSpec, keyTypeSpec, resolveUsage } from "./key-types.ts";
 import type { Services } from "./services.ts";
 import type { KeyPolicy } from "./store/keys.ts";
 import type { UserVault } from "./vault.ts";
@@ -72,13 +72,14 @@ export function storeNewKey(svc: Services, vault: UserVault, k: NewKey): string 
   return k.id;
 }
 
-/** Adds a new version with fresh material; later operations use it. Returns the new version. */
-export function rotateKey(svc: Services, vault: UserVault, keyId: string): number {
+/**
+ * The latest version's type and size, the size read from its sealed material: the row's `bits` is
+ * not sealed, so an edited column (a 4096-bit key rotated into a 128-bit one) is caught, not obeyed.
+ */
+export function nextVersionSize(svc: Services, vault: UserVault, keyId: string) {
   const latest = svc.keys.latest(vault.userId, checkKeyId(keyId));
   if (!latest) throw new VhsmError(Status.KEY_NOT_FOUND, `no key ${keyId}`);
   const spec = keyTypeSpec(latest.type);
-  // the row's `bits` is not sealed: the new version's size comes from the sealed material itself,
-  // so editing the column (a 4096-bit key rotated into a 128-bit one) is caught, not obeyed
   const current = vault.openKey(latest);
   let bits: number;
   try {
@@ -92,13 +93,23 @@ export function rotateKey(svc: Services, vault: UserVault, keyId: string): numbe
       `key ${keyId} v${latest.version}: its recorded size (${latest.bits} bits) is not its material's (${bits}); the key store was edited`,
     );
   }
-  const { material } = spec.generate(bits);
+  return { latest, spec, bits };
+}
+
+/**
+ * Adds a new version with fresh material (`made`, when the caller generated it off the main thread;
+ * the caller zeroes it); later operations use it. Returns the new version.
+ */
+export function rotateKey(svc: Services, vault: UserVault, keyId: string, made?: KeyMaterial): number {
+  const { latest, spec, bits } = nextVersionSize(svc, vault, keyId);
+  if (made && made.bits !== bits) throw new VhsmError(Status.INTERNAL, "new version made at the wrong size");
+  const material = made ? made.material : spec.generate(bits).material;
   const version = latest.version + 1;
   try {
     const sealed = vault.sealKey({ keyId, version, type: latest.type, policy: latest }, material);
     svc.keys.insert({ ...latest, version, material: sealed, created: Date.now() });
   } finally {
-    material.fill(0);
+    if (!made) material.fill(0);
   }
   vault.forget(keyId);
   return version;

@@ -7,10 +7,12 @@ import {
   createPrivateKey,
   createPublicKey,
   createSecretKey,
+  generateKeyPair,
   generateKeyPairSync,
   type KeyObject,
   randomBytes,
 } from "node:crypto";
+import { promisify } from "node:util";
 import { KeyFormat, KeyType, Usage } from "../../protocol/messages.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 
@@ -26,6 +28,11 @@ export interface KeyTypeSpec {
   defaultUsage: number;
   allowedUsage: number;
   generate(bits: number): KeyMaterial;
+  /**
+   * Generation off the main thread, for types slow enough to stall every other container (RSA:
+   * ~0.1-2 s per key). Absent: generate() is quick enough to run inline.
+   */
+  generateAsync?(bits: number): Promise<KeyMaterial>;
   /** Parses imported material in the given format; refuses anything that is not this type. */
   import(format: number, data: Uint8Array): KeyMaterial;
   /** The size of stored material, read from the material itself (not from the row, which is not sealed). */
@@ -176,16 +183,24 @@ function ecType(name: string, curve: string, alias: string, bits: number): KeyTy
   );
 }
 
+const rsaBitsOk = (b: number) => b === 2048 || b === 3072 || b === 4096;
+const RSA_SIZES = "2048, 3072 or 4096 bits";
 const RSA = asymmetricType(
   "rsa",
   SIGNING | Usage.ENCRYPT | Usage.DECRYPT,
-  (b) => b === 2048 || b === 3072 || b === 4096,
-  "2048, 3072 or 4096 bits",
+  rsaBitsOk,
+  RSA_SIZES,
   2048,
   (bits) => generateKeyPairSync("rsa", { modulusLength: bits }).privateKey,
   (k) => (k.asymmetricKeyType === "rsa" ? (k.asymmetricKeyDetails?.modulusLength ?? null) : null),
 );
 RSA.defaultUsage = SIGNING;
+const generateRsa = promisify(generateKeyPair);
+RSA.generateAsync = async (bits) => {
+  if (!rsaBitsOk(bits)) throw bad(`a rsa key must be ${RSA_SIZES}`);
+  const { privateKey } = await generateRsa("rsa", { modulusLength: bits });
+  return { material: pkcs8(privateKey), bits };
+};
 
 const SPECS: Record<number, KeyTypeSpec> = {
   [KeyType.HMAC]: HMAC,

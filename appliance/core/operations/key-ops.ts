@@ -2,20 +2,39 @@
 import { KeyFlag } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import { checkKeyId } from "../ids.ts";
-import { applyPolicy, checkRotateEvery, prepareNewKey, rotateKey, storeNewKey } from "../key-lifecycle.ts";
+import {
+  applyPolicy,
+  checkRotateEvery,
+  nextVersionSize,
+  prepareNewKey,
+  rotateKey,
+  storeNewKey,
+} from "../key-lifecycle.ts";
+import type { KeyMaterial } from "../key-types.ts";
 import type { Handler } from "./handler.ts";
 
 export const KeyGenerate: Handler<"KEY_GENERATE"> = (session, req, svc) => {
   const vault = session.requireVault();
   const { id, spec, usage } = prepareNewKey(req.id, req.type, req.usage, req.flags);
   checkRotateEvery(req.rotateEvery);
-  const { material, bits } = spec.generate(req.bits === 0 ? spec.defaultBits : req.bits);
-  try {
-    const k = { id, type: req.type, bits, usage, flags: req.flags, rotateEvery: req.rotateEvery, material };
-    return { id: storeNewKey(svc, vault, k) };
-  } finally {
-    material.fill(0);
-  }
+  const size = req.bits === 0 ? spec.defaultBits : req.bits;
+  const store = ({ material, bits }: KeyMaterial) => {
+    try {
+      const k = { id, type: req.type, bits, usage, flags: req.flags, rotateEvery: req.rotateEvery, material };
+      return { id: storeNewKey(svc, vault, k) };
+    } finally {
+      material.fill(0);
+    }
+  };
+  if (!spec.generateAsync) return store(spec.generate(size));
+  // RSA: made on the runtime's thread pool, so other requests (and containers) are not stalled
+  return spec.generateAsync(size).then((made) => {
+    if (session.vault !== vault) {
+      made.material.fill(0);
+      throw new VhsmError(Status.NOT_LOGGED_IN, "the session logged out while its key was being generated");
+    }
+    return store(made);
+  });
 };
 
 export const KeyImport: Handler<"KEY_IMPORT"> = (session, req, svc) => {
@@ -95,7 +114,21 @@ export const KeyInfo: Handler<"KEY_INFO"> = (session, req, svc) => {
 
 export const KeyRotate: Handler<"KEY_ROTATE"> = (session, req, svc) => {
   const vault = session.requireVault();
-  return { version: rotateKey(svc, vault, req.id) };
+  const next = nextVersionSize(svc, vault, req.id);
+  if (!next.spec.generateAsync) return { version: rotateKey(svc, vault, req.id) };
+  return next.spec.generateAsync(next.bits).then((made) => {
+    try {
+      if (session.vault !== vault) {
+        throw new VhsmError(
+          Status.NOT_LOGGED_IN,
+          "the session logged out while the new version was being made",
+        );
+      }
+      return { version: rotateKey(svc, vault, req.id, made) };
+    } finally {
+      made.material.fill(0);
+    }
+  });
 };
 
 /** Policy changes can only narrow: usage bits may be removed, never added; exportability only locked. */
