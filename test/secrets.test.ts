@@ -6,8 +6,9 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { createHmac, randomBytes } from "node:crypto";
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join } from "node:path";
 import { spawn, spawnSync } from "bun";
 import { BUN, ROOT, startTestAppliance, type TestAppliance } from "./support/appliance.ts";
 import { code } from "./support/outcome.ts";
@@ -52,32 +53,67 @@ describe("permissions", () => {
     }
   });
 
-  /** Tries to connect to a Unix socket as another uid/gid (setpriv + perl: no runtime needed). */
+  const PERL_CONNECT = [
+    "perl",
+    "-MIO::Socket::UNIX",
+    "-e",
+    'IO::Socket::UNIX->new(Peer => $ARGV[0]) ? print "connected" : print "$!"',
+  ];
+  const asUser = (uid: number, gid: number) => [
+    "setpriv",
+    `--reuid=${uid}`,
+    `--regid=${gid}`,
+    "--clear-groups",
+  ];
+
+  /** Tries to connect to a Unix socket on the host as another uid/gid (setpriv + perl: no runtime needed). */
   function connectAs(uid: number, gid: number, socket: string): string {
-    const r = spawnSync([
-      "setpriv",
-      `--reuid=${uid}`,
-      `--regid=${gid}`,
-      "--clear-groups",
-      "perl",
-      "-MIO::Socket::UNIX",
-      "-e",
-      'IO::Socket::UNIX->new(Peer => $ARGV[0]) ? print "connected" : print "$!"',
-      socket,
-    ]);
+    const r = spawnSync([...asUser(uid, gid), ...PERL_CONNECT, socket]);
     return r.stdout.toString() || r.stderr.toString();
+  }
+
+  /**
+   * Connects as a container's process would: the container's socket directory bind-mounted (by
+   * root, in a private mount namespace) at a path of its own, then the socket opened as uid/gid.
+   */
+  function connectInContainer(uid: number, gid: number, container: string): string {
+    const mountPoint = mkdtempSync(join(tmpdir(), "vhsm-mnt-"));
+    chmodSync(mountPoint, 0o755);
+    try {
+      const script = 'mount --bind "$1" "$2" && shift 2 && exec "$@"';
+      const src = dirname(app.socketOf(container));
+      const r = spawnSync([
+        "unshare",
+        "-m",
+        "sh",
+        "-c",
+        script,
+        "sh",
+        src,
+        mountPoint,
+        ...asUser(uid, gid),
+        ...PERL_CONNECT,
+        join(mountPoint, "vhsm.sock"),
+      ]);
+      return r.stdout.toString() || r.stderr.toString();
+    } finally {
+      rmSync(mountPoint, { recursive: true, force: true });
+    }
   }
 
   test("the kernel enforces the socket modes: only the mapped uid/gid reach a container, nobody else the admin socket", () => {
     // the test's temp dir is 0700; let other uids traverse it, as /run is in production
     chmodSync(app.dir, 0o711);
-    const mapped = app.socketOf("mapped");
-    expect(connectAs(100000, 100000, mapped)).toBe("connected");
-    expect(connectAs(300000, 100001, mapped)).toBe("connected");
-    expect(connectAs(300000, 300000, mapped)).toBe("Permission denied");
+    chmodSync(dirname(app.adminSocket), 0o711);
+    expect(connectInContainer(100000, 100000, "mapped")).toBe("connected");
+    expect(connectInContainer(300000, 100001, "mapped")).toBe("connected");
+    expect(connectInContainer(300000, 300000, "mapped")).toBe("Permission denied");
     expect(connectAs(100000, 100001, app.adminSocket)).toBe("Permission denied");
     // a container enrolled without uid/gid is reachable by any uid inside it (its mount is the boundary)
-    expect(connectAs(300000, 300000, app.socketOf("sec"))).toBe("connected");
+    expect(connectInContainer(300000, 300000, "sec")).toBe("connected");
+    // and on the host, by no one but root: <run>/containers is 0700
+    expect(connectAs(300000, 300000, app.socketOf("sec"))).toBe("Permission denied");
+    expect(connectAs(100000, 100000, app.socketOf("mapped"))).toBe("Permission denied");
   });
 });
 
