@@ -47,7 +47,16 @@ export class Accounts {
     if (this.users.byName(container.id, name)) {
       throw new VhsmError(Status.USER_EXISTS, `user ${name} already exists in container ${container.name}`);
     }
-    const id = this.users.create(container.id, name, kdf, wrapped);
+    let id: number;
+    try {
+      id = this.users.create(container.id, name, kdf, wrapped);
+    } catch (err) {
+      // the container may have been wiped while the KDF ran: its row is gone (FOREIGN KEY failure)
+      if (/FOREIGN KEY/i.test((err as Error)?.message ?? "")) {
+        throw new VhsmError(Status.CONTAINER_NOT_FOUND, `no container named ${container.name}`);
+      }
+      throw err;
+    }
     return this.users.byId(id)!;
   }
 

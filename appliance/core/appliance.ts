@@ -111,7 +111,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   const oldUmask = process.umask(0o177);
   let admin: Server<undefined>;
   try {
-    admin = Bun.serve({ unix: adminSocket, fetch: adminHandler(actions) });
+    admin = Bun.serve({ unix: adminSocket, fetch: adminHandler(actions, log) });
   } finally {
     process.umask(oldUmask);
   }

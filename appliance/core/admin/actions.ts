@@ -1,6 +1,6 @@
 /** What the admin API does, independent of HTTP: enrollment, users, status. */
-import { chmodSync, existsSync, statSync } from "node:fs";
-import { join } from "node:path";
+import { chmodSync, existsSync, linkSync, mkdtempSync, rmSync, statSync } from "node:fs";
+import { basename, dirname, join } from "node:path";
 import { KEY_TYPE_NAME } from "../../../protocol/messages.ts";
 import { Status, VhsmError } from "../../../protocol/status.ts";
 import { wrapNewDataKey } from "../accounts.ts";
@@ -38,16 +38,47 @@ export class AdminActions {
 
   /** A consistent online snapshot of the key store (still encrypted as at rest). */
   async backup(path: string) {
+    checkBackupPath(path);
     if (existsSync(path))
       throw new VhsmError(Status.BAD_ARGUMENTS, `${path} already exists; choose a new file`);
+    const dir = dirname(path);
+    let tmpDir: string;
+    try {
+      if (!statSync(dir).isDirectory())
+        throw new VhsmError(Status.BAD_ARGUMENTS, `${dir} is not a directory`);
+      // a fresh private directory next to the target: the snapshot is never readable by others,
+      // and nobody can pre-create (or swap in) the file SQLite writes to
+      tmpDir = mkdtempSync(join(dir, ".vhsm-backup-"));
+    } catch (err) {
+      if (err instanceof VhsmError) throw err;
+      throw backupPathError(dir, err);
+    }
     this.svc.usage.flush();
     const started = Date.now();
+    const tmp = join(tmpDir, "backup.db");
     try {
-      this.svc.db.run("VACUUM INTO ?", [path]);
+      chmodSync(tmpDir, 0o700);
+      const umask = process.umask(0o077);
+      try {
+        this.svc.db.run("VACUUM INTO ?", [tmp]);
+      } finally {
+        process.umask(umask);
+      }
+      chmodSync(tmp, 0o600);
+      // link (not rename): it fails if the target appeared meanwhile, instead of replacing it
+      try {
+        linkSync(tmp, path);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === "EEXIST")
+          throw new VhsmError(Status.BAD_ARGUMENTS, `${path} already exists; choose a new file`);
+        throw err;
+      }
     } catch (err) {
+      if (err instanceof VhsmError) throw err;
       throw new VhsmError(Status.INTERNAL, `backup failed: ${(err as Error).message}`);
+    } finally {
+      rmSync(tmpDir, { recursive: true, force: true });
     }
-    chmodSync(path, 0o600);
     return { path, bytes: statSync(path).size, milliseconds: Date.now() - started, ...this.countAll() };
   }
 
@@ -255,4 +286,33 @@ export class AdminActions {
     if (!u) throw new VhsmError(Status.USER_NOT_FOUND, `no user ${name} in container ${c.name}`);
     return u;
   }
+}
+
+/** Operator mistakes in a backup path are BAD_ARGUMENTS, named plainly (not INTERNAL). */
+function checkBackupPath(path: string): void {
+  if (path.includes("\0")) throw new VhsmError(Status.BAD_ARGUMENTS, "the backup path contains a NUL byte");
+  if (!path.startsWith("/")) throw new VhsmError(Status.BAD_ARGUMENTS, "the backup path must be absolute");
+  const name = basename(path);
+  if (Buffer.byteLength(name) > 255)
+    throw new VhsmError(Status.BAD_ARGUMENTS, "the backup file name is longer than 255 bytes");
+  if (path === "/proc" || path.startsWith("/proc/") || path === "/sys" || path.startsWith("/sys/"))
+    throw new VhsmError(
+      Status.BAD_ARGUMENTS,
+      `cannot write a backup under ${path.split("/")[1] === "proc" ? "/proc" : "/sys"}`,
+    );
+}
+
+function backupPathError(dir: string, err: unknown): VhsmError {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === "ENOENT"
+      ? "does not exist"
+      : code === "ENOTDIR"
+        ? "is not a directory"
+        : code === "EACCES" || code === "EPERM"
+          ? "is not writable"
+          : code === "EROFS"
+            ? "is on a read-only file system"
+            : `cannot be used (${(err as Error).message})`;
+  return new VhsmError(Status.BAD_ARGUMENTS, `backup directory ${dir} ${why}`);
 }

@@ -20,6 +20,7 @@
  */
 import type { z } from "zod";
 import { Status, VhsmError } from "../../../protocol/status.ts";
+import type { Logger } from "../log.ts";
 import type { AdminActions } from "./actions.ts";
 import { errorResponse } from "./errors.ts";
 import { BackupBody, EnrollBody, ResetPinBody, UserAddBody } from "./schemas.ts";
@@ -40,13 +41,16 @@ async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
-export function adminHandler(actions: AdminActions): (req: Request) => Promise<Response> {
+export function adminHandler(actions: AdminActions, log?: Logger): (req: Request) => Promise<Response> {
+  const logError = log
+    ? (message: string, fields: Record<string, unknown>) => log.error(message, fields)
+    : undefined;
   return async (req) => {
     let response: Response;
     try {
       response = await route(req, actions);
     } catch (err) {
-      response = errorResponse(err);
+      response = errorResponse(err, logError);
     }
     if (req.method !== "GET") {
       // every admin action is audited: what was asked and how it ended (never bodies: they hold PINs)

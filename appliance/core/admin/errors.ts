@@ -13,7 +13,17 @@ const HTTP_STATUS: Partial<Record<StatusName, number>> = {
   UNAVAILABLE: 503,
 };
 
-export function errorResponse(err: unknown): Response {
+/** Where unexpected (non-VhsmError) failures are logged; set by `adminHandler`. */
+export type ErrorLog = (message: string, fields: Record<string, unknown>) => void;
+
+const stderrLog: ErrorLog = (message, fields) =>
+  process.stderr.write(`${new Date().toISOString()} error ${message} ${JSON.stringify(fields)}\n`);
+
+export function errorResponse(err: unknown, log: ErrorLog = stderrLog): Response {
+  if (!(err instanceof VhsmError)) {
+    const error = err instanceof Error ? err : new Error(String(err));
+    log("admin request failed unexpectedly", { error: error.message, stack: error.stack });
+  }
   const e =
     err instanceof VhsmError ? err : new VhsmError(Status.INTERNAL, "internal error; see the appliance log");
   const name = statusName(e.status) as StatusName;
