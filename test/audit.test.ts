@@ -160,3 +160,32 @@ describe("the audit log", () => {
     }
   });
 });
+
+describe("what a client can make the audit log store", () => {
+  test("distinct 60 KiB key ids before login add a few bytes each, not their size", async () => {
+    const { statSync } = await import("node:fs");
+    const { VhsmClient } = await import("../agent/index.ts");
+    await app.enroll("flood");
+    const anon = await VhsmClient.connect({ socket: app.socketOf("flood") }); // HELLO, no login
+    try {
+      const before = statSync(auditPath()).size;
+      const sent = 200 * 60 * 1024;
+      const ids = Array.from({ length: 200 }, (_, i) => `${i}`.padEnd(60 * 1024, "x"));
+      const outcomes = await Promise.all(
+        ids.map((keyId) =>
+          anon.call("HMAC", { keyId, alg: 2, data: Buffer.from("x") }).then(
+            () => "OK",
+            (e: { code: string }) => e.code,
+          ),
+        ),
+      );
+      expect(new Set(outcomes)).toEqual(new Set(["NOT_LOGGED_IN"]));
+      await Bun.sleep(1500); // past the log's batch
+      const grown = statSync(auditPath()).size - before;
+      expect(grown).toBeLessThan(sent / 100);
+      expect(readFileSync(auditPath(), "utf8")).not.toContain("x".repeat(100));
+    } finally {
+      anon.close();
+    }
+  });
+});

@@ -6,6 +6,11 @@ const KEY_ID = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/;
 const NAME = /^[a-z0-9][a-z0-9_.-]{0,62}$/;
 const USER = /^[A-Za-z0-9][A-Za-z0-9_.@-]{0,63}$/;
 
+/** Whether `id` is a well-formed key id (checkKeyId without the error). */
+export function isKeyId(id: string): boolean {
+  return KEY_ID.test(id);
+}
+
 export function checkKeyId(id: string): string {
   if (!KEY_ID.test(id)) {
     throw new VhsmError(

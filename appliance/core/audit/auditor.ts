@@ -11,6 +11,7 @@
  */
 import type { MessageName } from "../../../protocol/messages.ts";
 import { statusName } from "../../../protocol/status.ts";
+import { isKeyId } from "../ids.ts";
 import type { Session } from "../session.ts";
 import type { AuditLog } from "./audit-log.ts";
 import type { AuditEvent } from "./record.ts";
@@ -76,8 +77,11 @@ export class Auditor {
   ): void {
     if (!this.log || NOT_AUDITED.has(name)) return;
     const requested = (request?.keyId ?? request?.id) as string | undefined;
-    const key =
+    const named =
       requested === undefined || requested === "" ? (response?.id as string | undefined) : requested;
+    // a client's string is recorded only when it is a well-formed key id sent by a logged-in user:
+    // 2,000 distinct 64 KiB ids before login grew the log by 125 MB, one record each
+    const key = named === undefined || !session.vault ? undefined : isKeyId(named) ? named : "(invalid id)";
     const version = response?.version as number | undefined;
     const counted = COUNTED.has(name) && !this.log.required;
     if (counted && this.countAgain(session, name, key, version, status)) return;
