@@ -159,7 +159,13 @@ export class AuditLog {
   rotate(): string {
     this.flush();
     closeSync(this.fd);
-    const archived = join(this.options.dir, `audit-${new Date().toISOString().replace(/[:.]/g, "-")}.log`);
+    // names sort in rotation order; two rotations in one millisecond must not share one (rename
+    // would silently replace the first archive and break the chain), so a taken name moves on a ms
+    let ms = Date.now();
+    const name = (t: number) =>
+      join(this.options.dir, `audit-${new Date(t).toISOString().replace(/[:.]/g, "-")}.log`);
+    while (existsSync(name(ms))) ms++;
+    const archived = name(ms);
     renameSync(this.path, archived);
     this.fd = openSync(this.path, "a", 0o600);
     this.fileBytes = 0;
