@@ -149,20 +149,42 @@ static vhsm_req *find(vhsm_req *reqs, size_t n, uint32_t id) {
   return NULL;
 }
 
+/*
+ * The appliance's message (a u16-length str, at most ~1,000 chars) shown to people: control
+ * characters become '?' so no ESC sequence reaches a terminal, and a long one is truncated, not lost.
+ */
 static void take_error_message(vhsm *h, int status, const unsigned char *body, size_t len) {
   char msg[sizeof h->message];
-  vhsm_rd r = {body, len, 0, 0};
-  get_str(&r, msg, sizeof msg);
-  if (r.failed || !msg[0]) snprintf(msg, sizeof msg, "%s", vhsm_strerror(status));
+  size_t n = len >= 2 ? (size_t)(body[0] << 8 | body[1]) : 0;
+  if (n > len - 2 || len < 2) n = 0;
+  if (n >= sizeof msg) n = sizeof msg - 1;
+  for (size_t i = 0; i < n; i++) {
+    unsigned char c = body[2 + i];
+    msg[i] = c < 0x20 || c == 0x7f ? '?' : (char)c;
+  }
+  msg[n] = 0;
+  if (!n) snprintf(msg, sizeof msg, "%s", vhsm_strerror(status));
   set_message(h, "%s", msg);
 }
 
+/* The frames read for one exchange: any failure forgets every answer of the batch. */
+static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending);
+
 int exchange(vhsm *h, vhsm_req *reqs, size_t n) {
+  reqs_reset(reqs, n);
+  size_t pending = n;
+  int rc = exchange_frames(h, reqs, n, &pending);
+  /* every request answered: rc is an appliance status and the other answers are valid */
+  if (pending) reqs_reset(reqs, n);
+  return rc;
+}
+
+static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending_out) {
   int rc = send_batch(h, reqs, n);
   if (rc) return rc;
-  size_t pending = n;
+  size_t *pending = pending_out;
   int first_error = VHSM_OK;
-  while (pending > 0) {
+  while (*pending > 0) {
     unsigned char hb[VHSM_HEADER_SIZE];
     vhsm_header hd;
     if ((rc = recv_all(h, hb, sizeof hb))) return rc;
@@ -170,8 +192,15 @@ int exchange(vhsm *h, vhsm_req *reqs, size_t n) {
       set_message(h, "the appliance sent bytes that are not a vhsm frame");
       return rc;
     }
-    if (hd.body_len > h->max_body + 4096u || !(hd.flags & VHSM_FLAG_RESPONSE)) {
-      set_message(h, "the appliance sent an invalid frame (length %u, flags %u)", hd.body_len, hd.flags);
+    if (!(hd.flags & VHSM_FLAG_RESPONSE) || hd.status >= VHSM_CONNECTION_FAILED) {
+      /* 64 and up are this library's own codes: from the wire they mean a broken frame */
+      set_message(h, "the appliance sent an invalid frame (status %u, flags %u)", hd.status, hd.flags);
+      return VHSM_BAD_FRAME;
+    }
+    if (hd.body_len > h->max_body + (uint64_t)4096 || hd.body_len > VHSM_MAX_RESPONSE) {
+      /* never allocate what a hostile HELLO or header asks for: no legitimate answer is that large */
+      set_message(h, "the appliance sent a %u-byte response; the limit is %u", hd.body_len,
+                  (unsigned)(h->max_body + (uint64_t)4096 < VHSM_MAX_RESPONSE ? h->max_body + 4096u : VHSM_MAX_RESPONSE));
       return VHSM_BAD_FRAME;
     }
     unsigned char *body = malloc(hd.body_len ? hd.body_len : 1);
@@ -191,9 +220,15 @@ int exchange(vhsm *h, vhsm_req *reqs, size_t n) {
       free(body); /* an answer to a request abandoned earlier */
       continue;
     }
+    if (hd.opcode != (unsigned)(q->head.p[4] << 8 | q->head.p[5])) {
+      free(body);
+      set_message(h, "the appliance answered opcode 0x%04x to a request of opcode 0x%04x", hd.opcode,
+                  (unsigned)(q->head.p[4] << 8 | q->head.p[5]));
+      return VHSM_BAD_FRAME;
+    }
     q->done = 1;
     q->status = (int)hd.status;
-    pending--;
+    (*pending)--;
     if (hd.status) {
       if (!first_error) {
         first_error = (int)hd.status;

@@ -16,6 +16,10 @@
 #define VHSM_PROTOCOL_VERSION 1
 #define VHSM_FLAG_RESPONSE 0x01
 #define VHSM_DEFAULT_MAX_BODY (16u * 1024 * 1024 + 4096)
+/* The protocol's largest frame body (protocol/frame.ts): a HELLO maxFrame above it is clamped. */
+#define VHSM_PROTOCOL_MAX_BODY (1u << 30)
+/* The largest response body the client allocates: RANDOM's 64 KiB chunk and public keys fit easily. */
+#define VHSM_MAX_RESPONSE (1024u * 1024 + 4096)
 
 /* Opcodes (protocol/messages.ts). */
 enum {
@@ -104,6 +108,8 @@ typedef struct vhsm_req {
 
 VHSM_HIDDEN void req_start(vhsm_req *q, unsigned opcode);
 VHSM_HIDDEN void req_free(vhsm_req *q);
+/* Forgets any answer: a broken or new exchange must not leave a stale done/resp behind. */
+VHSM_HIDDEN void reqs_reset(vhsm_req *reqs, size_t n);
 
 struct vhsm {
   pthread_mutex_t lock;
@@ -128,7 +134,11 @@ struct vhsm_stream {
   unsigned generation;
   uint32_t ctx;
   unsigned update_op, final_op;
+  int alg; /* FINAL must answer exactly vhsm_hash_size(alg) bytes */
 };
+
+/* Copies a MAC/digest answer that must be exactly vhsm_hash_size(alg) bytes (vhsm_ops.c). */
+VHSM_HIDDEN int copy_hash(vhsm *h, vhsm_rd *r, int alg, unsigned char *out, size_t *out_len);
 
 /* Session: connect + HELLO + LOGIN (vhsm_session.c). Called with the lock held. */
 VHSM_HIDDEN int session_establish(vhsm *h);

@@ -23,12 +23,30 @@ static int copy_out(vhsm_rd *r, unsigned char *out, size_t cap, size_t *out_len)
   return VHSM_OK;
 }
 
-/* Runs a retry-safe request whose response is one bytes field, copies it out, frees the request. */
-static int run_bytes(vhsm *h, vhsm_req *q, unsigned char *out, size_t cap, size_t *out_len) {
+/*
+ * A MAC or digest answer must be exactly the hash's size: callers (the provider, the ENGINE) size
+ * their buffers for the hash, not for VHSM_MAX_HASH. An unknown alg keeps the VHSM_MAX_HASH cap.
+ */
+int copy_hash(vhsm *h, vhsm_rd *r, int alg, unsigned char *out, size_t *out_len) {
+  size_t want = vhsm_hash_size(alg);
+  size_t n;
+  const unsigned char *p = get_bytes(r, &n);
+  int rc = rd_end(r);
+  if (rc) return rc;
+  if (want ? n != want : n > VHSM_MAX_HASH) {
+    set_message(h, "the appliance answered a %zu-byte MAC for a %zu-byte hash", n, want ? want : (size_t)VHSM_MAX_HASH);
+    return VHSM_BAD_FRAME;
+  }
+  memcpy(out, p, n);
+  if (out_len) *out_len = n;
+  return VHSM_OK;
+}
+
+static int run_hash(vhsm *h, vhsm_req *q, int alg, unsigned char *out, size_t *out_len) {
   int rc = run(h, q, 1);
   if (!rc) {
     vhsm_rd r = {q->resp, q->resp_len, 0, 0};
-    rc = copy_out(&r, out, cap, out_len);
+    rc = copy_hash(h, &r, alg, out, out_len);
   }
   req_free(q);
   return rc;
@@ -93,7 +111,7 @@ int vhsm_hmac(vhsm *h, const char *key_id, int alg, const void *data, size_t len
   if (len > chunk_limit(h)) return stream_all(h, 1, key_id, alg, data, len, mac, mac_len);
   vhsm_req q;
   hmac_request(&q, key_id, alg, data, len);
-  return run_bytes(h, &q, mac, VHSM_MAX_HASH, mac_len);
+  return run_hash(h, &q, alg, mac, mac_len);
 }
 
 int vhsm_hmac_many(vhsm *h, const char *key_id, int alg, size_t n, const void *const *data,
@@ -107,7 +125,7 @@ int vhsm_hmac_many(vhsm *h, const char *key_id, int alg, size_t n, const void *c
   handle_leave(h);
   for (size_t i = 0; i < n && !rc; i++) {
     vhsm_rd r = {qs[i].resp, qs[i].resp_len, 0, 0};
-    rc = copy_out(&r, macs[i], VHSM_MAX_HASH, NULL);
+    rc = copy_hash(h, &r, alg, macs[i], NULL);
   }
   for (size_t i = 0; i < n; i++) req_free(&qs[i]);
   free(qs);
@@ -141,5 +159,5 @@ int vhsm_digest(vhsm *h, int alg, const void *data, size_t len, unsigned char *o
   put_u32(&q.head, (uint32_t)len);
   q.data = data;
   q.data_len = len;
-  return run_bytes(h, &q, out, VHSM_MAX_HASH, out_len);
+  return run_hash(h, &q, alg, out, out_len);
 }

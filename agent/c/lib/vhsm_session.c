@@ -66,7 +66,7 @@ static int hello(vhsm *h) {
     get_str(&r, h->container, sizeof h->container);
     uint32_t max = get_u32(&r);
     rc = rd_end(&r);
-    if (!rc) h->max_body = max < 4096 ? 4096 : max;
+    if (!rc) h->max_body = max < 4096 ? 4096 : max > VHSM_PROTOCOL_MAX_BODY ? VHSM_PROTOCOL_MAX_BODY : max;
   }
   req_free(&q);
   return rc;
@@ -136,11 +136,8 @@ int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
     if (!connection_broken(rc)) return rc;
     /* the stream is out of step (or gone): never reuse it */
     session_drop(h);
+    reqs_reset(reqs, n); /* a failed reconnect must not leave half an exchange looking answered */
     if (rc != VHSM_CONNECTION_LOST || !retry_safe || attempt >= MAX_RETRIES) return rc;
-    for (size_t i = 0; i < n; i++) {
-      free(reqs[i].resp);
-      reqs[i].resp = NULL;
-    }
   }
 }
 
@@ -162,13 +159,14 @@ int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
 
 void handle_enter(vhsm *h) {
   pid_t pid = getpid();
-  if (h->fd >= 0 && h->pid != pid) {
+  if (h->pid != pid) {
     /*
      * Forked: the connection belongs to the parent. The lock may have been copied while held by a
      * thread that does not exist here, so it is re-initialised before use.
      */
     pthread_mutex_init(&h->lock, NULL);
     session_drop(h);
+    h->pid = pid; /* also when fd < 0: a fork during a reconnect leaves the lock held too */
   }
   pthread_mutex_lock(&h->lock);
   h->message[0] = 0;
@@ -187,6 +185,7 @@ int vhsm_open(const vhsm_options *opt, vhsm **out) {
   if (!h) return VHSM_INTERNAL;
   pthread_mutex_init(&h->lock, NULL);
   h->fd = -1;
+  h->pid = getpid();
   h->next_id = 1;
   const char *env = getenv("VHSM_SOCKET");
   h->socket_path = strdup(opt->socket ? opt->socket : env && *env ? env : "/run/vhsm/vhsm.sock");

@@ -16,14 +16,17 @@ static void sign_request(vhsm_req *q, const char *key_id, int alg, unsigned flag
 }
 
 /* Decodes a SIGN response (signature, key version) into sig; *sig_len: capacity in, length out. */
-static int sign_response(const vhsm_req *q, unsigned char *sig, size_t *sig_len) {
+static int sign_response(vhsm *h, const vhsm_req *q, unsigned char *sig, size_t *sig_len) {
   vhsm_rd r = {q->resp, q->resp_len, 0, 0};
   size_t n;
   const unsigned char *p = get_bytes(&r, &n);
   get_u32(&r);
   int rc = rd_end(&r);
   if (rc) return rc;
-  if (n > *sig_len) return VHSM_BAD_ARGUMENTS;
+  if (n > *sig_len) {
+    set_message(h, "the signature of %zu bytes does not fit the %zu-byte buffer", n, *sig_len);
+    return VHSM_BAD_ARGUMENTS;
+  }
   memcpy(sig, p, n);
   *sig_len = n;
   return VHSM_OK;
@@ -38,7 +41,7 @@ int vhsm_sign(vhsm *h, const char *key_id, int alg, unsigned flags, const void *
   /* signing twice is harmless (no state changes but a use counter), so it is retried after a restart */
   int rc = call(h, &q, 1, 1);
   handle_leave(h);
-  if (!rc) rc = sign_response(&q, sig, sig_len);
+  if (!rc) rc = sign_response(h, &q, sig, sig_len);
   req_free(&q);
   return rc;
 }
@@ -67,7 +70,7 @@ int vhsm_sign_many(vhsm *h, const char *key_id, int alg, unsigned flags, size_t 
     int rc = qs[i].status;
     /* never answered: the failure that ended the exchange (the connection, a frame too large) */
     if (!qs[i].done) rc = failed ? failed : VHSM_INTERNAL;
-    else if (!rc && (rc = sign_response(&qs[i], sigs + i * sig_stride, &len)) && !first)
+    else if (!rc && (rc = sign_response(h, &qs[i], sigs + i * sig_stride, &len)) && !first)
       set_message(h, "signature %zu: %s", i,
                   rc == VHSM_BAD_ARGUMENTS ? "longer than sig_stride" : "bad response");
     sig_lens[i] = rc ? 0 : len;

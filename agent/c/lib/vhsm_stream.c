@@ -5,7 +5,7 @@
 
 #include "vhsm_internal.h"
 
-static int stream_open(vhsm *h, vhsm_req *q, unsigned update_op, unsigned final_op, vhsm_stream **out) {
+static int stream_open(vhsm *h, vhsm_req *q, int alg, unsigned update_op, unsigned final_op, vhsm_stream **out) {
   *out = NULL;
   vhsm_stream *s = calloc(1, sizeof *s);
   if (!s) {
@@ -30,6 +30,7 @@ static int stream_open(vhsm *h, vhsm_req *q, unsigned update_op, unsigned final_
   s->h = h;
   s->update_op = update_op;
   s->final_op = final_op;
+  s->alg = alg;
   *out = s;
   return VHSM_OK;
 }
@@ -40,7 +41,7 @@ int vhsm_hmac_init(vhsm *h, const char *key_id, int alg, vhsm_stream **out) {
   req_start(&q, OP_HMAC_INIT);
   put_str(&q.head, key_id);
   put_u8(&q.head, (unsigned)alg);
-  return stream_open(h, &q, OP_HMAC_UPDATE, OP_HMAC_FINAL, out);
+  return stream_open(h, &q, alg, OP_HMAC_UPDATE, OP_HMAC_FINAL, out);
 }
 
 int vhsm_digest_init(vhsm *h, int alg, vhsm_stream **out) {
@@ -48,7 +49,7 @@ int vhsm_digest_init(vhsm *h, int alg, vhsm_stream **out) {
   vhsm_req q;
   req_start(&q, OP_DIGEST_INIT);
   put_u8(&q.head, (unsigned)alg);
-  return stream_open(h, &q, OP_DIGEST_UPDATE, OP_DIGEST_FINAL, out);
+  return stream_open(h, &q, alg, OP_DIGEST_UPDATE, OP_DIGEST_FINAL, out);
 }
 
 /* The context exists only on the connection that opened it (not after a reconnect or a fork). */
@@ -64,7 +65,7 @@ static int context_call(vhsm_stream *s, vhsm_req *qs, size_t n) {
   int rc = still_valid(s);
   if (rc) return rc;
   rc = exchange(s->h, qs, n);
-  if (rc == VHSM_CONNECTION_LOST || rc == VHSM_TIMEOUT || rc == VHSM_BAD_FRAME) {
+  if (rc == VHSM_CONNECTION_LOST || rc == VHSM_TIMEOUT || rc == VHSM_BAD_FRAME || rc == VHSM_UNSUPPORTED_VERSION) {
     session_drop(s->h);
     if (rc == VHSM_CONNECTION_LOST) rc = VHSM_CONTEXT_LOST;
   }
@@ -107,14 +108,7 @@ int vhsm_stream_final(vhsm_stream *s, unsigned char *out, size_t *out_len) {
   int rc = context_call(s, &q, 1);
   if (!rc) {
     vhsm_rd r = {q.resp, q.resp_len, 0, 0};
-    size_t n;
-    const unsigned char *p = get_bytes(&r, &n);
-    rc = rd_end(&r);
-    if (!rc && n > VHSM_MAX_HASH) rc = VHSM_BAD_FRAME;
-    if (!rc) {
-      memcpy(out, p, n);
-      if (out_len) *out_len = n;
-    }
+    rc = copy_hash(s->h, &r, s->alg, out, out_len);
   }
   handle_leave(s->h);
   req_free(&q);

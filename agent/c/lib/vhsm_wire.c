@@ -204,6 +204,20 @@ void req_start(vhsm_req *q, unsigned opcode) {
   put_header(&q->head, 0, opcode, 0, 0);
 }
 
+void reqs_reset(vhsm_req *reqs, size_t n) {
+  for (size_t i = 0; i < n; i++) {
+    vhsm_req *q = &reqs[i];
+    if (q->resp) {
+      memset(q->resp, 0, q->resp_len);
+      free(q->resp);
+    }
+    q->resp = NULL;
+    q->resp_len = 0;
+    q->done = 0;
+    q->status = 0;
+  }
+}
+
 void req_free(vhsm_req *q) {
   /* request fields may include a PIN or an imported secret */
   buf_wipe(&q->head);
