@@ -123,7 +123,11 @@ function asymmetricType(
   defaultBits: number,
   keygen: (bits: number) => KeyObject,
   check: (key: KeyObject) => number | null,
+  keygenAsync?: (bits: number) => Promise<KeyObject>,
 ): KeyTypeSpec {
+  const checkBits = (bits: number) => {
+    if (!bitsOk(bits)) throw bad(`a ${name} key must be ${sizeText}`);
+  };
   return {
     name,
     asymmetric: true,
@@ -131,9 +135,15 @@ function asymmetricType(
     defaultUsage: usage,
     allowedUsage: usage,
     generate(bits) {
-      if (!bitsOk(bits)) throw bad(`a ${name} key must be ${sizeText}`);
+      checkBits(bits);
       return { material: pkcs8(keygen(bits)), bits };
     },
+    generateAsync: keygenAsync
+      ? async (bits) => {
+          checkBits(bits);
+          return { material: pkcs8(await keygenAsync(bits)), bits };
+        }
+      : undefined,
     import(format, data) {
       let key: KeyObject;
       if (format === KeyFormat.RAW && name === "ed25519") {
@@ -183,24 +193,19 @@ function ecType(name: string, curve: string, alias: string, bits: number): KeyTy
   );
 }
 
-const rsaBitsOk = (b: number) => b === 2048 || b === 3072 || b === 4096;
-const RSA_SIZES = "2048, 3072 or 4096 bits";
+const generateRsa = promisify(generateKeyPair);
 const RSA = asymmetricType(
   "rsa",
   SIGNING | Usage.ENCRYPT | Usage.DECRYPT,
-  rsaBitsOk,
-  RSA_SIZES,
+  (b) => b === 2048 || b === 3072 || b === 4096,
+  "2048, 3072 or 4096 bits",
   2048,
   (bits) => generateKeyPairSync("rsa", { modulusLength: bits }).privateKey,
   (k) => (k.asymmetricKeyType === "rsa" ? (k.asymmetricKeyDetails?.modulusLength ?? null) : null),
+  // ~0.1-2 s a key: made on the runtime's thread pool (generateAsync) rather than stall the main thread
+  async (bits) => (await generateRsa("rsa", { modulusLength: bits })).privateKey,
 );
 RSA.defaultUsage = SIGNING;
-const generateRsa = promisify(generateKeyPair);
-RSA.generateAsync = async (bits) => {
-  if (!rsaBitsOk(bits)) throw bad(`a rsa key must be ${RSA_SIZES}`);
-  const { privateKey } = await generateRsa("rsa", { modulusLength: bits });
-  return { material: pkcs8(privateKey), bits };
-};
 
 const SPECS: Record<number, KeyTypeSpec> = {
   [KeyType.HMAC]: HMAC,

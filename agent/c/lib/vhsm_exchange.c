@@ -179,10 +179,9 @@ int exchange(vhsm *h, vhsm_req *reqs, size_t n) {
   return rc;
 }
 
-static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending_out) {
+static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending) {
   int rc = send_batch(h, reqs, n);
   if (rc) return rc;
-  size_t *pending = pending_out;
   int first_error = VHSM_OK;
   while (*pending > 0) {
     unsigned char hb[VHSM_HEADER_SIZE];
@@ -197,10 +196,11 @@ static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending_ou
       set_message(h, "the appliance sent an invalid frame (status %u, flags %u)", hd.status, hd.flags);
       return VHSM_BAD_FRAME;
     }
-    if (hd.body_len > h->max_body + (uint64_t)4096 || hd.body_len > VHSM_MAX_RESPONSE) {
-      /* never allocate what a hostile HELLO or header asks for: no legitimate answer is that large */
-      set_message(h, "the appliance sent a %u-byte response; the limit is %u", hd.body_len,
-                  (unsigned)(h->max_body + (uint64_t)4096 < VHSM_MAX_RESPONSE ? h->max_body + 4096u : VHSM_MAX_RESPONSE));
+    /* never allocate what a hostile HELLO or header asks for: no legitimate answer is that large */
+    uint64_t limit = (uint64_t)h->max_body + 4096;
+    if (limit > VHSM_MAX_RESPONSE) limit = VHSM_MAX_RESPONSE;
+    if (hd.body_len > limit) {
+      set_message(h, "the appliance sent a %u-byte response; the limit is %u", hd.body_len, (unsigned)limit);
       return VHSM_BAD_FRAME;
     }
     unsigned char *body = malloc(hd.body_len ? hd.body_len : 1);

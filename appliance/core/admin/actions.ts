@@ -46,7 +46,7 @@ export class AdminActions {
     try {
       if (!statSync(dir).isDirectory())
         throw new VhsmError(Status.BAD_ARGUMENTS, `${dir} is not a directory`);
-      // a fresh private directory next to the target: the snapshot is never readable by others,
+      // a fresh private (0700) directory next to the target: the snapshot is never readable by others,
       // and nobody can pre-create (or swap in) the file SQLite writes to
       tmpDir = mkdtempSync(join(dir, ".vhsm-backup-"));
     } catch (err) {
@@ -57,7 +57,6 @@ export class AdminActions {
     const started = Date.now();
     const tmp = join(tmpDir, "backup.db");
     try {
-      chmodSync(tmpDir, 0o700);
       const umask = process.umask(0o077);
       try {
         this.svc.db.run("VACUUM INTO ?", [tmp]);
@@ -295,11 +294,9 @@ function checkBackupPath(path: string): void {
   const name = basename(path);
   if (Buffer.byteLength(name) > 255)
     throw new VhsmError(Status.BAD_ARGUMENTS, "the backup file name is longer than 255 bytes");
-  if (path === "/proc" || path.startsWith("/proc/") || path === "/sys" || path.startsWith("/sys/"))
-    throw new VhsmError(
-      Status.BAD_ARGUMENTS,
-      `cannot write a backup under ${path.split("/")[1] === "proc" ? "/proc" : "/sys"}`,
-    );
+  const top = path.split("/")[1];
+  if (top === "proc" || top === "sys")
+    throw new VhsmError(Status.BAD_ARGUMENTS, `cannot write a backup under /${top}`);
 }
 
 function backupPathError(dir: string, err: unknown): VhsmError {

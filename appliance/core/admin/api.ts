@@ -41,16 +41,13 @@ async function body<T>(req: Request, schema: z.ZodType<T>): Promise<T> {
   return parsed.data;
 }
 
-export function adminHandler(actions: AdminActions, log?: Logger): (req: Request) => Promise<Response> {
-  const logError = log
-    ? (message: string, fields: Record<string, unknown>) => log.error(message, fields)
-    : undefined;
+export function adminHandler(actions: AdminActions, log: Logger): (req: Request) => Promise<Response> {
   return async (req) => {
     let response: Response;
     try {
       response = await route(req, actions);
     } catch (err) {
-      response = errorResponse(err, logError);
+      response = errorResponse(err, log);
     }
     if (req.method !== "GET") {
       // every admin action is audited: what was asked and how it ended (never bodies: they hold PINs)

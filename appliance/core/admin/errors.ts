@@ -1,5 +1,6 @@
 /** Admin API errors: the shared status codes, as JSON, with a matching HTTP status. */
 import { Status, type StatusName, statusName, VhsmError } from "../../../protocol/status.ts";
+import type { Logger } from "../log.ts";
 
 const HTTP_STATUS: Partial<Record<StatusName, number>> = {
   BAD_ARGUMENTS: 400,
@@ -13,16 +14,11 @@ const HTTP_STATUS: Partial<Record<StatusName, number>> = {
   UNAVAILABLE: 503,
 };
 
-/** Where unexpected (non-VhsmError) failures are logged; set by `adminHandler`. */
-export type ErrorLog = (message: string, fields: Record<string, unknown>) => void;
-
-const stderrLog: ErrorLog = (message, fields) =>
-  process.stderr.write(`${new Date().toISOString()} error ${message} ${JSON.stringify(fields)}\n`);
-
-export function errorResponse(err: unknown, log: ErrorLog = stderrLog): Response {
+/** `log` records failures that are not VhsmErrors (bugs), so that "see the appliance log" holds. */
+export function errorResponse(err: unknown, log?: Logger): Response {
   if (!(err instanceof VhsmError)) {
     const error = err instanceof Error ? err : new Error(String(err));
-    log("admin request failed unexpectedly", { error: error.message, stack: error.stack });
+    log?.error("admin request failed unexpectedly", { error: error.message, stack: error.stack });
   }
   const e =
     err instanceof VhsmError ? err : new VhsmError(Status.INTERNAL, "internal error; see the appliance log");

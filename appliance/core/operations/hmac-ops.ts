@@ -9,13 +9,13 @@ import type { Handler, SplitHandler } from "./handler.ts";
 
 const MAC_KEY = { usage: Usage.MAC, types: [KeyType.HMAC], purpose: "HMAC" } as const;
 
-function macSecret(session: Session, svc: Services, keyId: string, alg: number) {
+function macKey(session: Session, svc: Services, keyId: string, alg: number) {
   hashName(alg);
-  return accessKey(session, svc, keyId, MAC_KEY).secret!;
+  return accessKey(session, svc, keyId, MAC_KEY);
 }
 
 export const Hmac: SplitHandler<"HMAC"> = (session, req, svc) => {
-  const secret = macSecret(session, svc, req.keyId, req.alg);
+  const secret = macKey(session, svc, req.keyId, req.alg).secret!;
   if (svc.hashWorkers?.wants(req.data.length)) {
     return svc.hashWorkers.hmac(hashName(req.alg), secret, req.data).then((mac) => ({ mac }));
   }
@@ -23,8 +23,7 @@ export const Hmac: SplitHandler<"HMAC"> = (session, req, svc) => {
 };
 
 export const HmacInit: Handler<"HMAC_INIT"> = (session, req, svc) => {
-  hashName(req.alg);
-  const key = accessKey(session, svc, req.keyId, MAC_KEY);
+  const key = macKey(session, svc, req.keyId, req.alg);
   const state = hmacStream(req.alg, key.secret!);
   const ctx = {
     kind: "hmac",
@@ -65,7 +64,7 @@ export const HmacFinal: Handler<"HMAC_FINAL"> = (session, req, svc) => {
 };
 
 export const HmacVerify: Handler<"HMAC_VERIFY"> = (session, req, svc) => {
-  const secret = macSecret(session, svc, req.keyId, req.alg);
+  const secret = macKey(session, svc, req.keyId, req.alg).secret!;
   if (req.mac.length !== HASH_LENGTH[req.alg]) {
     throw new VhsmError(Status.BAD_ARGUMENTS, `an HMAC for this algorithm is ${HASH_LENGTH[req.alg]} bytes`);
   }
