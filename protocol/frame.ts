@@ -56,6 +56,16 @@ export class ScatteredBytes {
 
 const EMPTY = new Uint8Array(0);
 
+/**
+ * A piece of a body is kept as a view of its read only if it is at least this large and at least half
+ * of the read's buffer; smaller pieces are copied together, up to COPY_BUFFER bytes at a time. A view
+ * keeps its whole read alive and costs an object, so a body trickled in 1-byte reads cost ~35 bytes
+ * per byte, and the end of a body in a large read shared with the next frame kept all of that read.
+ * Memory now stays within about twice the body bytes received, plus one COPY_BUFFER per connection.
+ */
+const VIEW_FROM = 4096;
+const COPY_BUFFER = 64 * 1024;
+
 export function writeHeader(target: Uint8Array, h: FrameHeader): void {
   // byte stores rather than a DataView (see readHeader)
   const t = target;
@@ -105,8 +115,9 @@ export function readHeader(bytes: Uint8Array, at = 0): FrameHeader {
 /**
  * Cuts frames out of a byte stream. Complete frames inside a chunk are passed on as views (no copy);
  * a frame split across chunks is assembled from the pieces once it is complete (one copy), or, when
- * the consumer asks for it (keepSplit), handed over in its pieces (no copy). Either way memory follows
- * the bytes actually received, not the length a header claims.
+ * the consumer asks for it (keepSplit), handed over in its pieces (no copy; small pieces are copied
+ * together, see VIEW_FROM). Either way memory follows the bytes actually received, not the length a
+ * header claims.
  * A bad header or an oversized length throws a VhsmError; the caller answers it and closes.
  */
 export class FrameReader {
@@ -119,6 +130,9 @@ export class FrameReader {
   private header: FrameHeader | null = null;
   private readonly headerBuf = new Uint8Array(HEADER_SIZE);
   private headerFill = 0;
+  /** Where small pieces of the current body are copied together (see VIEW_FROM). */
+  private copied: Uint8Array | null = null;
+  private copiedFill = 0;
 
   /**
    * `onFrame` returns true when it is done with the body (nothing keeps a view of it): an assembled
@@ -174,16 +188,22 @@ export class FrameReader {
       }
       const header = this.header;
       const take = Math.min(header.bodyLength - this.partialFill, end - pos);
-      // views, not copies: Bun and Node hand each read its own fresh buffer (checked for Bun's sockets)
-      this.pieces.push(chunk.subarray(pos, pos + take));
-      if (this.owned) {
-        const ownsStart = this.owned.length > 0 || this.headerOwnsChunk;
-        const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
-        this.owned.push(ownsStart && whole && pos + take === end && chunk.buffer instanceof ArrayBuffer);
+      if (take >= VIEW_FROM && take * 2 >= chunk.buffer.byteLength) {
+        // views, not copies: Bun and Node hand each read its own fresh buffer (checked for Bun's sockets)
+        this.flushCopied();
+        this.pieces.push(chunk.subarray(pos, pos + take));
+        if (this.owned) {
+          const ownsStart = this.owned.length > 0 || this.headerOwnsChunk;
+          const whole = chunk.byteOffset === 0 && chunk.byteLength === chunk.buffer.byteLength;
+          this.owned.push(ownsStart && whole && pos + take === end && chunk.buffer instanceof ArrayBuffer);
+        }
+      } else {
+        this.copyIn(chunk.subarray(pos, pos + take), header.bodyLength - this.partialFill);
       }
       this.partialFill += take;
       pos += take;
       if (this.partialFill === header.bodyLength) {
+        this.flushCopied();
         // the reader is ready for the next frame before this one is handed on
         const { pieces, owned } = this;
         this.header = null;
@@ -199,6 +219,35 @@ export class FrameReader {
         }
       }
     }
+  }
+
+  /** Adds a small piece to the copy buffer (`rest`: body bytes still to come, this piece included). */
+  private copyIn(piece: Uint8Array, rest: number): void {
+    let p = piece;
+    let left = rest;
+    while (p.length > 0) {
+      if (this.copied === null) {
+        this.copied = new Uint8Array(Math.min(left, COPY_BUFFER));
+        this.copiedFill = 0;
+      }
+      const n = Math.min(p.length, this.copied.length - this.copiedFill);
+      this.copied.set(p.subarray(0, n), this.copiedFill);
+      this.copiedFill += n;
+      left -= n;
+      p = p.subarray(n);
+      if (this.copiedFill === this.copied.length) this.flushCopied();
+    }
+  }
+
+  /** Ends the copy buffer as a piece: the reader's own, so it holds nothing but this frame (owned). */
+  private flushCopied(): void {
+    if (this.copied === null) return;
+    if (this.copiedFill > 0) {
+      this.pieces.push(this.copied.subarray(0, this.copiedFill));
+      this.owned?.push(true);
+    }
+    this.copied = null;
+    this.copiedFill = 0;
   }
 
   private parse(bytes: Uint8Array, at = 0): FrameHeader {
