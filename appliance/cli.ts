@@ -44,6 +44,7 @@ interface ServeOptions {
   maxInflight?: number;
   idleTimeout?: number;
   maxOutboundQueue?: number;
+  memoryBudget?: number;
   maxContexts?: number;
   stateFile?: string;
   acceptRollback?: boolean;
@@ -80,6 +81,7 @@ function configFrom(opts: ServeOptions): ApplianceConfig {
   if (opts.maxInflight !== undefined) config.maxInflight = opts.maxInflight;
   if (opts.idleTimeout !== undefined) config.idleTimeoutSeconds = opts.idleTimeout;
   if (opts.maxOutboundQueue !== undefined) config.maxOutboundQueue = opts.maxOutboundQueue;
+  if (opts.memoryBudget !== undefined) config.memoryBudget = opts.memoryBudget;
   if (opts.maxContexts !== undefined) config.maxContextsPerSession = opts.maxContexts;
   if (opts.stateFile !== undefined) config.stateFile = resolve(opts.stateFile);
   if (opts.acceptRollback) config.acceptRollback = true;
@@ -160,6 +162,11 @@ function withServeOptions(cmd: Command): Command {
       "--max-outbound-queue <bytes>",
       "answers queued for a client that does not read before it is dropped (default 64 MiB)",
       intOption(64 * 1024, 1 << 30),
+    )
+    .option(
+      "--memory-budget <bytes>",
+      "bytes held for all clients together: requests in flight, answers queued (default: a quarter of RAM, at most 1 GiB)",
+      intOption(1 << 20, 2 ** 40),
     )
     .option("--max-contexts <n>", "streaming contexts per session (default 64)", intOption(1, 1 << 16))
     .option("--state-file <file>", "rollback-guard state file (default <data>/state; best on other storage)")

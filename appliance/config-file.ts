@@ -22,6 +22,7 @@ export const CONFIG_KEYS = {
   maxContextsPerSession: int(1, 1 << 16),
   keyCacheLimit: int(1, 10_000_000),
   maxOutboundQueue: int(1 << 16, 1 << 31),
+  memoryBudget: int(1 << 20, 2 ** 40),
   maxRandom: int(1, 1 << 24),
   maxListPage: int(1, 1_000_000),
   auditRequired: z.boolean(),

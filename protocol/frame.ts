@@ -147,6 +147,11 @@ export class FrameReader {
     private readonly keepSplit: { from: number; wants: (opcode: number) => boolean } | null = null,
   ) {}
 
+  /** Body bytes of the frame being received, held until it completes. */
+  get partialBytes(): number {
+    return this.partialFill;
+  }
+
   /** True while a frame has started but not completed. */
   get midFrame(): boolean {
     return this.headerFill > 0 || this.header !== null;

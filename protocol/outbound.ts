@@ -11,6 +11,14 @@ export type SocketWrite = (bytes: Uint8Array) => number;
 const COALESCE_BELOW = 64 * 1024;
 const BATCH_LIMIT = 256 * 1024;
 
+/** What the owner of a queue may want to follow (the appliance counts queued bytes in its memory budget). */
+export interface OutboundEvents {
+  /** queuedBytes changed by `delta` (after a push; after a write, by what the socket took). */
+  bytes?(delta: number): void;
+  /** The socket became full (true), or drained (false). */
+  full?(full: boolean): void;
+}
+
 export class Outbound {
   private queue: Uint8Array[] = [];
   private head = 0;
@@ -20,7 +28,10 @@ export class Outbound {
   /** Bytes accepted by push() and not yet taken by the socket. */
   queuedBytes = 0;
 
-  constructor(private readonly write: SocketWrite) {}
+  constructor(
+    private readonly write: SocketWrite,
+    private readonly events: OutboundEvents | null = null,
+  ) {}
 
   /**
    * Frames (or joined batches) held because the socket is full: a client that does not read makes
@@ -34,6 +45,7 @@ export class Outbound {
     if (this.closed) return;
     this.queue.push(frame);
     this.queuedBytes += frame.length;
+    this.events?.bytes?.(frame.length);
     if (!this.scheduled && !this.full) {
       this.scheduled = true;
       queueMicrotask(this.flush);
@@ -42,6 +54,7 @@ export class Outbound {
 
   /** The socket can take more. */
   drained(): void {
+    if (this.full) this.events?.full?.(false);
     this.full = false;
     this.flush();
   }
@@ -56,14 +69,17 @@ export class Outbound {
   /** Writes what the socket will take now (before closing it, or to skip the wait for the tick). */
   readonly flush = (): void => {
     this.scheduled = false;
+    let written = 0;
     while (!this.full && !this.closed && this.head < this.queue.length) {
       const batch = this.nextBatch();
       const taken = Math.max(this.write(batch), 0);
       this.queuedBytes -= taken;
+      written += taken;
       if (taken < batch.length) {
         // keep the unsent tail at the front; it goes first when the socket drains
         this.queue[--this.head] = batch.subarray(taken);
         this.full = true;
+        this.events?.full?.(true);
       }
     }
     if (this.head === this.queue.length) {
@@ -73,6 +89,8 @@ export class Outbound {
       this.queue = this.queue.slice(this.head);
       this.head = 0;
     }
+    // last: the owner may queue more from here (its next frames are written in the next flush)
+    if (written > 0) this.events?.bytes?.(-written);
   };
 
   /** The next frame, or several small frames joined into one buffer. */

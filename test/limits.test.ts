@@ -254,8 +254,8 @@ describe("idle timeout (--idle-timeout 1)", () => {
   });
 });
 
-describe("slow client (--max-outbound-queue 4 MiB)", () => {
-  test("a client that never reads while asking for 1 MiB random blocks is disconnected; memory stays bounded", async () => {
+describe("slow client: answers pile up (4 MiB queue)", () => {
+  test("a client that does not read while asking for 1 MiB random blocks stops being read; memory stays bounded; when it reads it gets every answer", async () => {
     const app = await appliance(["--max-outbound-queue", String(4 * 1024 * 1024)]);
     const good = await bystander(app);
     const before = await probe(good, 50);
@@ -264,27 +264,113 @@ describe("slow client (--max-outbound-queue 4 MiB)", () => {
       app.socketOf("good"),
       "alice",
       encodeRequest("RANDOM", 1000, { length: 1024 * 1024 }),
-      {
-        count: 64,
-        gapMs: 1,
-        readAfterSeconds: 30,
-      },
+      { count: 64, gapMs: 1, readAfterSeconds: 3 },
     );
-    await until(
-      () => app.stderr.includes("client does not read its responses; disconnecting"),
-      "the disconnect",
-    );
-    await until(async () => (await connections(app)) === 1, "the slow client to be counted out");
+    // 64 MiB asked for: the appliance answers ~2 MiB (half the queue limit), then waits for the client
+    await until(async () => (await stats(app)).memory.heldBytes > 2 * 1024 * 1024, "answers to queue up");
+    await Bun.sleep(500);
+    const held = (await stats(app)).memory.heldBytes;
+    expect(held).toBeLessThan(4 * 1024 * 1024);
     const during = await probe(good, 50);
     console.log(
-      `[limits] slow client: appliance RSS ${rssBefore >> 20} MiB -> ${rss(app) >> 20} MiB after 64 MiB of unread answers`,
+      `[limits] slow client: appliance RSS ${rssBefore >> 20} MiB -> ${rss(app) >> 20} MiB, ${(held / 2 ** 20).toFixed(1)} MiB held, with 64 MiB of answers asked for`,
     );
     expect(rss(app) - rssBefore).toBeLessThan(48 * 1024 * 1024);
     report("slow client (4 MiB queue)", before, during);
+    const answers = (await slow.frames).slice(2);
+    expect(answers).toHaveLength(64);
+    expect(answers.every((f) => f.status === Status.OK && f.body.length === 4 + 1024 * 1024)).toBe(true);
+    expect(app.stderr).not.toContain("disconnecting");
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
+    good.close();
+  }, 20_000);
+});
+
+describe("the memory budget (--memory-budget): bytes held for all clients together", () => {
+  test("spent by a client that does not read: requests are refused LIMIT_EXCEEDED, the non-reader is closed after 1 s, then service resumes", async () => {
+    const app = await appliance(["--memory-budget", String(3 * 1024 * 1024)]);
+    const good = await bystander(app);
+    const slow = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 1000, { length: 1024 * 1024 }),
+      { count: 16, gapMs: 1, readAfterSeconds: 30 },
+    );
+    await until(async () => (await stats(app)).memory.heldBytes > 3 * 1024 * 1024, "the budget to be spent");
+    const refused = await good.hmac("k", "sha256", randomBytes(64)).catch((e) => e);
+    expect(refused.code).toBe("LIMIT_EXCEEDED");
+    expect(refused.message).toContain("the appliance is short of memory");
+    // a request after the non-reader has been stalled for 1 s sheds it, and service resumes
+    let mac: Buffer | null = null;
+    const deadline = Date.now() + 10_000;
+    while (!mac && Date.now() < deadline) {
+      const data = randomBytes(64);
+      mac = await good.hmac("k", "sha256", data).catch(() => null);
+      if (mac) expect(mac.equals(createHmac("sha256", SECRET).update(data).digest())).toBe(true);
+      else await Bun.sleep(200);
+    }
+    expect(mac).not.toBeNull();
+    expect(app.stderr).toContain("client does not read its responses and the appliance is short of memory");
+    const s = await stats(app);
+    expect(s.memory.refusals).toBeGreaterThanOrEqual(1);
+    expect(s.memory.heldBytes).toBeLessThan(64 * 1024);
     slow.proc.kill();
     good.close();
-  });
+  }, 20_000);
+
+  test("a request still arriving that would overspend it: LIMIT_EXCEEDED, that connection closed, nothing else harmed", async () => {
+    const app = await appliance(["--memory-budget", String(2 * 1024 * 1024)]);
+    const good = await bystander(app);
+    const conn = await rawSession(app.socketOf("good"), "alice", PIN);
+    // an HMAC of 4 MiB, of which 3 MiB are sent: more than the budget while it is still arriving
+    const request = encodeRequest("HMAC", 50, { keyId: "k", alg: 4, data: randomBytes(4 * 1024 * 1024) });
+    conn.write(request.subarray(0, 3 * 1024 * 1024));
+    await conn.waitClosed();
+    const last = conn.frames.at(-1)!;
+    expect({ status: last.status, requestId: last.requestId }).toEqual({
+      status: Status.LIMIT_EXCEEDED,
+      requestId: 0,
+    });
+    expect(String(responseBody(last).message)).toContain("short of memory for requests");
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
+    const data = randomBytes(1024 * 1024);
+    expect(
+      (await good.hmac("k", "sha256", data)).equals(createHmac("sha256", SECRET).update(data).digest()),
+    ).toBe(true);
+    good.close();
+  }, 20_000);
+
+  test("every byte counted is given back: after pipelined HMACs, RANDOMs, requests behind a LOGIN and a request cut off by the end of its connection, nothing is held", async () => {
+    const app = await appliance([]);
+    const good = await bystander(app);
+    const big = randomBytes(3 * 1024 * 1024);
+    const macs = await Promise.all(Array.from({ length: 24 }, () => good.hmac("k", "sha1", big)));
+    expect(macs.every((m) => m.equals(createHmac("sha1", SECRET).update(big).digest()))).toBe(true);
+    const pipelined = await rawSession(app.socketOf("good"));
+    const burst = [encodeRequest("LOGIN", 2, { user: "alice", pin: utf8(PIN) })];
+    for (let i = 0; i < 12; i++) burst.push(encodeRequest("RANDOM", 10 + i, { length: 1024 * 1024 }));
+    pipelined.write(Buffer.concat(burst));
+    await pipelined.next(13, 1, 10_000);
+    expect(pipelined.frames.slice(1).every((f) => f.status === Status.OK)).toBe(true);
+    const broken = await rawSession(app.socketOf("good"), "alice", PIN);
+    broken.write(encodeRequest("HMAC", 9, { keyId: "k", alg: 1, data: big }).subarray(0, 2 * 1024 * 1024));
+    await Bun.sleep(100);
+    broken.write(randomBytes(1000)); // more of the body, still not all of it
+    broken.end();
+    pipelined.end();
+    await until(async () => (await connections(app)) === 1, "the raw connections to close");
+    expect((await stats(app)).memory.heldBytes).toBe(0);
+    good.close();
+    await until(async () => (await connections(app)) === 0, "the last connection to close");
+    expect((await stats(app)).memory.heldBytes).toBe(0);
+  }, 20_000);
 });
+
+async function stats(
+  app: TestAppliance,
+): Promise<{ memory: { heldBytes: number; budgetBytes: number; refusals: number } }> {
+  return (await app.admin("GET", "/v1/stats")).json;
+}
 
 function rss(app: TestAppliance): number {
   const status = require("node:fs").readFileSync(`/proc/${app.proc!.pid}/status`, "utf8") as string;

@@ -19,6 +19,7 @@ import { runSelfTests } from "./crypto/self-test.ts";
 import { SignWorkers } from "./crypto/sign-workers.ts";
 import type { Logger } from "./log.ts";
 import { MasterKey } from "./master-key.ts";
+import { MemoryBudget } from "./memory-budget.ts";
 import { Metrics } from "./metrics.ts";
 import type { Services } from "./services.ts";
 import { ContainerStore } from "./store/containers.ts";
@@ -82,6 +83,8 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   const audit = new Auditor(auditLog);
   audit.admin("APPLIANCE_START", VERSION, "OK");
   const bodies = new BodyPool();
+  const memory = new MemoryBudget(config.memoryBudget);
+  metrics.memory = memory;
   const services: Services = {
     config,
     containers,
@@ -92,6 +95,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
     audit,
     db,
     bodies,
+    memory,
     signWorkers,
     hashWorkers:
       config.hashWorkers > 0

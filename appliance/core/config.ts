@@ -1,7 +1,9 @@
 /** Appliance configuration with secure defaults. */
+import { totalmem } from "node:os";
 import { join } from "node:path";
 import { DEFAULT_MAX_BODY } from "../../protocol/frame.ts";
 import { DEFAULT_KDF } from "./crypto/kdf.ts";
+import { defaultMemoryBudget } from "./memory-budget.ts";
 
 export interface ApplianceConfig {
   dataDir: string;
@@ -18,6 +20,8 @@ export interface ApplianceConfig {
   keyCacheLimit: number;
   /** Outbound bytes queued for a client that does not read before it is disconnected. */
   maxOutboundQueue: number;
+  /** Bytes held for all clients together (requests arriving, running, waiting; answers queued). */
+  memoryBudget: number;
   /** Largest RANDOM request. */
   maxRandom: number;
   /** Largest KEY_LIST page. */
@@ -60,6 +64,7 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     maxContextsPerSession: 64,
     keyCacheLimit: 10_000,
     maxOutboundQueue: 64 * 1024 * 1024,
+    memoryBudget: defaultMemoryBudget(totalmem()),
     maxRandom: 1024 * 1024,
     maxListPage: 10_000,
     auditRequired: false,

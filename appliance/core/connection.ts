@@ -4,7 +4,11 @@
  * for it; everything else is answered as soon as it completes, so responses may be out of order.
  * Limits (limits.ts): at most `maxInflight` requests per connection may be unanswered — running,
  * waiting behind a barrier, or answered but still queued for a client that reads slowly; more are
- * answered LIMIT_EXCEEDED at once. A client that lets `maxOutboundQueue` bytes pile up is dropped.
+ * answered LIMIT_EXCEEDED at once. A connection stops being read while its queued answers pass
+ * OUTBOUND_HOLD or its running requests' bodies pass RUNNING_HOLD, until they drain; a client that
+ * lets `maxOutboundQueue` bytes pile up all the same is dropped. Every byte a connection holds counts in
+ * the appliance's memory budget (memory-budget.ts); while the budget is spent, requests are answered
+ * LIMIT_EXCEEDED and a connection that would hold more of a request still arriving is closed.
  */
 import type { Socket } from "bun";
 import { decodeBody, decodeSplitBody, encodeError, encodeFrame, StringMemo } from "../../protocol/codec.ts";
@@ -14,6 +18,7 @@ import { Outbound } from "../../protocol/outbound.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import type { Idleable } from "./limits.ts";
 import type { Logger } from "./log.ts";
+import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
 import type { ContainerCounters, Metrics } from "./metrics.ts";
 import { BARRIERS, HANDLERS, operationKind, SPLIT_OPERATIONS } from "./operations/index.ts";
 import type { Services } from "./services.ts";
@@ -51,7 +56,17 @@ const KEEP_SPLIT = { from: KEEP_SPLIT_FROM, wants: (opcode: number) => SPLIT_OPC
 /** Bytes of requests held behind a barrier before the socket stops being read. */
 const WAITING_LIMIT = 4 * 1024 * 1024;
 
-export class Connection implements Idleable {
+/**
+ * Queued answers past this (or half of `maxOutboundQueue`, if smaller) stop the reading of requests
+ * until the client has taken them: a client pipelining 1 MiB RANDOMs gets them all, at its own pace.
+ */
+const OUTBOUND_HOLD = 4 * 1024 * 1024;
+/** Bodies of running requests (hashed by a worker) past this stop the reading until they are done. */
+const RUNNING_HOLD = 32 * 1024 * 1024;
+
+const MiB = (n: number) => `${Math.ceil(n / (1024 * 1024))} MiB`;
+
+export class Connection implements Idleable, BudgetHolder {
   readonly session: Session;
   /** performance.now() of the last request, for the idle sweep. */
   lastRequest = performance.now();
@@ -65,6 +80,18 @@ export class Connection implements Idleable {
   private waitingBytes = 0;
   private paused = false;
   private barrier = false;
+  /** Reading stopped until this connection's own answers drain or its running requests finish. */
+  private held = false;
+  private readonly outboundHold: number;
+  /** Body bytes of requests whose handler is still running. */
+  private runningBytes = 0;
+  /** The part of a request still arriving that heldBytes counts. */
+  private partialCharged = 0;
+  /** What this connection counts in the memory budget. */
+  heldBytes = 0;
+  /** Since when answers have been queued without the queue emptying, once the socket was full. */
+  stalledSince: number | null = null;
+  private readonly memory: MemoryBudget;
   private closed = false;
   /** The client half-closed (sent FIN, still reading): answer what it sent, then close. */
   private peerEnded = false;
@@ -89,7 +116,17 @@ export class Connection implements Idleable {
       services.bodies,
       KEEP_SPLIT,
     );
-    this.outbound = new Outbound((bytes) => socket.write(bytes));
+    this.memory = services.memory;
+    this.outboundHold = Math.min(OUTBOUND_HOLD, services.config.maxOutboundQueue / 2);
+    this.outbound = new Outbound((bytes) => socket.write(bytes), {
+      bytes: (delta) => this.onOutboundBytes(delta),
+      full: (full) => {
+        if (full && this.stalledSince === null && !this.cleanedUp) {
+          this.stalledSince = performance.now();
+          this.memory.setStalled(this, true);
+        }
+      },
+    });
     this.counters = metrics.container(container.name);
     this.counters.connections++;
     metrics.connectionsTotal++;
@@ -99,6 +136,7 @@ export class Connection implements Idleable {
     if (this.closed) return;
     try {
       this.reader.push(chunk);
+      this.chargePartial();
     } catch (err) {
       // a broken frame leaves the stream unsynchronised: answer once, then close
       const e = err instanceof VhsmError ? err : new VhsmError(Status.INTERNAL, String(err));
@@ -124,13 +162,14 @@ export class Connection implements Idleable {
       this.refuseOverLimit(frame);
       return true;
     }
-    if (this.barrier) {
+    if (this.barrier || this.held) {
       // keep a copy: an assembled body goes back to the pool (new Uint8Array copies; Buffer#slice would not)
       const body = frame.split
         ? joinPieces(frame.split.pieces, frame.bodyLength, null)
         : new Uint8Array(frame.body);
       this.waiting.push({ ...frame, body, split: undefined });
       this.waitingBytes += body.length;
+      this.charge(body.length);
       // a client pipelining behind a slow LOGIN must not make us buffer without limit: stop reading
       // until the barrier is released (the rest of the current chunk is still cut into frames)
       if (this.waitingBytes > WAITING_LIMIT && !this.paused) {
@@ -170,6 +209,10 @@ export class Connection implements Idleable {
 
   /** `decoded`: the request, when the caller has decoded it already (dispatchSplit). */
   private dispatch(frame: Frame, decoded?: Record<string, unknown>): boolean {
+    if (this.memory.used > this.memory.limit) {
+      this.refuseForMemory(frame);
+      return true;
+    }
     if (frame.split && !decoded) return this.dispatchSplit(frame);
     const name = messageName(frame.opcode);
     if (!name) {
@@ -202,14 +245,20 @@ export class Connection implements Idleable {
       const isBarrier = BARRIERS.has(name);
       if (isBarrier) this.barrier = true;
       this.running++;
+      const bytes = frame.bodyLength;
+      this.runningBytes += bytes;
+      this.charge(bytes);
+      if (this.runningBytes > RUNNING_HOLD) this.hold();
       result.then(
         (value) => {
           this.running--;
+          this.finished(bytes);
           this.succeed(frame, name, kind, value, started, request);
           this.closeIfEnded();
         },
         (err) => {
           this.running--;
+          this.finished(bytes);
           this.fail(frame, kind, err, started, name, request);
           this.closeIfEnded();
         },
@@ -240,15 +289,23 @@ export class Connection implements Idleable {
 
   private releaseBarrier(): void {
     this.barrier = false;
+    this.releaseWaiting();
+  }
+
+  /** Dispatches the requests that waited (behind a barrier, or while held), until the next wait. */
+  private releaseWaiting(): void {
+    if (this.barrier || this.held) return;
     const queued = this.waiting;
     this.waiting = [];
+    this.charge(-this.waitingBytes);
     this.waitingBytes = 0;
     for (let i = 0; i < queued.length; i++) {
       if (this.closed) return;
-      if (this.barrier) {
+      if (this.barrier || this.held) {
         const rest = queued.slice(i);
         this.waiting.push(...rest);
         for (const f of rest) this.waitingBytes += f.body.length;
+        this.charge(this.waitingBytes);
         if (this.waitingBytes <= WAITING_LIMIT) this.resumeReading();
         return;
       }
@@ -256,6 +313,88 @@ export class Connection implements Idleable {
     }
     this.resumeReading();
     this.closeIfEnded();
+  }
+
+  /** Stops reading until this connection's own answers drain and its large requests finish. */
+  private hold(): void {
+    if (this.held || this.closed) return;
+    this.held = true;
+    if (!this.paused) {
+      this.paused = true;
+      this.socket.pause();
+    }
+  }
+
+  private mayRelease(): void {
+    if (!this.held || this.closed) return;
+    if (this.outbound.queuedBytes > this.outboundHold || this.runningBytes > RUNNING_HOLD) return;
+    this.held = false;
+    this.releaseWaiting();
+  }
+
+  private finished(bytes: number): void {
+    this.runningBytes -= bytes;
+    this.charge(-bytes);
+    this.mayRelease();
+  }
+
+  private charge(delta: number): void {
+    if (this.cleanedUp) return;
+    this.heldBytes += delta;
+    this.memory.used += delta;
+  }
+
+  private onOutboundBytes(delta: number): void {
+    this.charge(delta);
+    if (delta < 0) {
+      if (this.stalledSince !== null && this.outbound.queuedBytes === 0) {
+        this.stalledSince = null;
+        this.memory.setStalled(this, false);
+      }
+      this.mayRelease();
+    }
+  }
+
+  /**
+   * Counts the request still arriving. While the budget is spent, a connection that would hold more
+   * of one, and has no work under way that will free memory by itself, is closed once closing clients
+   * that do not read was not enough.
+   */
+  private chargePartial(): void {
+    const partial = this.reader.partialBytes;
+    const grew = partial > this.partialCharged;
+    this.charge(partial - this.partialCharged);
+    this.partialCharged = partial;
+    if (!grew || !this.memory.over || this.memory.shed()) return;
+    throw new VhsmError(
+      Status.LIMIT_EXCEEDED,
+      `the appliance is short of memory for requests (${MiB(this.memory.used)} held for clients, budget ${MiB(this.memory.limit)}); send it again later`,
+    );
+  }
+
+  private refuseForMemory(frame: Frame): void {
+    this.memory.shed();
+    this.metrics.memoryRefusals++;
+    const name = messageName(frame.opcode);
+    this.metrics.recordOp(this.counters, name ? operationKind(name) : "session", Status.LIMIT_EXCEEDED, 0, 0);
+    this.send(
+      encodeError(
+        frame.opcode,
+        frame.requestId,
+        Status.LIMIT_EXCEEDED,
+        `the appliance is short of memory (${MiB(this.memory.used)} held for clients, budget ${MiB(this.memory.limit)}); try again later`,
+      ),
+    );
+  }
+
+  /** The budget's verdict on a client that takes none of its answers: say why, then close. */
+  shedForMemory(): void {
+    if (this.closed) return;
+    this.log.warn("client does not read its responses and the appliance is short of memory; disconnecting", {
+      container: this.session.container.name,
+      queued: this.outbound.queuedBytes,
+    });
+    this.close();
   }
 
   /**
@@ -273,7 +412,7 @@ export class Connection implements Idleable {
   }
 
   private resumeReading(): void {
-    if (!this.paused || this.closed) return;
+    if (!this.paused || this.closed || this.held) return;
     this.paused = false;
     this.socket.resume();
   }
@@ -363,6 +502,7 @@ export class Connection implements Idleable {
   private send(bytes: Uint8Array): void {
     if (this.closed) return;
     this.outbound.push(bytes);
+    if (this.outbound.queuedBytes > this.outboundHold) this.hold();
     if (this.outbound.queuedBytes > this.services.config.maxOutboundQueue) {
       this.log.warn("client does not read its responses; disconnecting", {
         container: this.session.container.name,
@@ -421,6 +561,9 @@ export class Connection implements Idleable {
     this.lingerTimer = null;
     this.releaseSession();
     this.outbound.close();
+    this.memory.used -= this.heldBytes;
+    this.heldBytes = 0;
+    this.memory.setStalled(this, false);
     this.onClose(this);
   }
 

@@ -64,6 +64,10 @@ export class Metrics {
   readonly byContainer = new Map<string, ContainerCounters>();
   frameErrors = 0;
   lockouts = 0;
+  /** Requests answered LIMIT_EXCEEDED because the memory budget was spent (memory-budget.ts). */
+  memoryRefusals = 0;
+  /** The memory budget, read for the stats (set by the appliance). */
+  memory: { readonly used: number; readonly limit: number } = { used: 0, limit: 0 };
   /** Signatures made by the signing worker threads (the rest were made on the main thread). */
   workerSignatures = 0;
   connectionsTotal = 0;

@@ -21,6 +21,7 @@ export function statsSnapshot(m: Metrics, status: Record<string, unknown>) {
     containers: Object.fromEntries(m.byContainer),
     frameErrors: m.frameErrors,
     lockouts: m.lockouts,
+    memory: { heldBytes: m.memory.used, budgetBytes: m.memory.limit, refusals: m.memoryRefusals },
     connectionsTotal: m.connectionsTotal,
     events: m.recentLog.slice(-RECENT_EVENTS),
   };
@@ -60,6 +61,12 @@ export function prometheusText(m: Metrics, status: Record<string, unknown>): str
   out.push(`vhsm_frame_errors_total ${m.frameErrors}`);
   metric("vhsm_lockouts_total", "counter", "Logins refused because the user is locked.");
   out.push(`vhsm_lockouts_total ${m.lockouts}`);
+  metric("vhsm_client_memory_bytes", "gauge", "Bytes held for clients: requests and answers in flight.");
+  out.push(`vhsm_client_memory_bytes ${m.memory.used}`);
+  metric("vhsm_client_memory_budget_bytes", "gauge", "The budget for bytes held for clients.");
+  out.push(`vhsm_client_memory_budget_bytes ${m.memory.limit}`);
+  metric("vhsm_memory_refusals_total", "counter", "Requests refused because the memory budget was spent.");
+  out.push(`vhsm_memory_refusals_total ${m.memoryRefusals}`);
   metric("vhsm_worker_signatures_total", "counter", "Signatures made by signing worker threads.");
   out.push(`vhsm_worker_signatures_total ${m.workerSignatures}`);
   for (const key of ["containers", "users", "keys", "connections"] as const) {
