@@ -130,6 +130,34 @@ describe("versioned keys", () => {
     expect((await client.keys.info(id)).rotateEverySeconds).toBe(1);
     expect((await client.decrypt(id, first.ciphertext)).toString()).toBe("a");
   });
+
+  test("automatic rotation of an RSA key: made off the main thread, the current version signs until the new one is stored, once", async () => {
+    const id = await client.keys.generate({ type: "rsa", bits: 3072, rotateEverySeconds: 1 });
+    const msg = Buffer.from("rotating");
+    expect((await client.sign(id, msg)).version).toBe(1);
+    await Bun.sleep(1100);
+    const other = await app.client("policy", "alice", "1234-pin");
+    try {
+      // the due rotation starts; these signatures and another connection's PING do not wait for it
+      const order: string[] = [];
+      const signed = await Promise.all(Array.from({ length: 5 }, () => client.sign(id, msg)));
+      order.push("signed");
+      await other.ping();
+      order.push("ping");
+      expect(signed.map((s) => s.version)).toEqual([1, 1, 1, 1, 1]);
+      for (const s of signed) expect(await client.verify(id, msg, s.signature, { version: 1 })).toBe(true);
+      const deadline = Date.now() + 20_000;
+      while ((await client.keys.info(id)).version === 1 && Date.now() < deadline) await Bun.sleep(100);
+      const info = await client.keys.info(id);
+      expect([info.version, info.bits]).toEqual([2, 3072]); // one new version, not one per use
+      const s2 = await client.sign(id, msg);
+      expect(s2.version).toBe(2);
+      expect(await client.verify(id, msg, s2.signature)).toBe(true);
+      expect(order).toEqual(["signed", "ping"]);
+    } finally {
+      other.close();
+    }
+  }, 60_000);
 });
 
 describe("a streaming HMAC follows its key", () => {

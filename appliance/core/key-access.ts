@@ -4,11 +4,11 @@
  */
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { checkKeyId } from "./ids.ts";
-import { rotateKey } from "./key-lifecycle.ts";
+import { nextVersionSize, rotateKey } from "./key-lifecycle.ts";
 import { keyTypeSpec } from "./key-types.ts";
 import type { Services } from "./services.ts";
 import type { Session } from "./session.ts";
-import type { LoadedKey } from "./vault.ts";
+import type { LoadedKey, UserVault } from "./vault.ts";
 
 export interface KeyRequest {
   /** Usage bit the operation needs. */
@@ -25,11 +25,45 @@ export function accessKey(session: Session, svc: Services, keyId: string, req: K
   const key = checkedKey(session, svc, keyId, req);
   if ((req.version ?? 0) === 0 && key.rotateEvery > 0 && Date.now() - key.created >= key.rotateEvery * 1000) {
     // automatic rotation: the first use after the period creates the next version
-    rotateKey(svc, session.requireVault(), keyId);
-    return accessKey(session, svc, keyId, req);
+    const vault = session.requireVault();
+    if (!keyTypeSpec(key.type).generateAsync) {
+      rotateKey(svc, vault, keyId);
+      return accessKey(session, svc, keyId, req);
+    }
+    rotateInBackground(svc, vault, keyId);
   }
   svc.usage.record(key);
   return key;
+}
+
+/** Keys of each vault whose next version is being made off the main thread. */
+const rotating = new WeakMap<UserVault, Set<string>>();
+
+/**
+ * An RSA key is made on the thread pool (up to seconds for RSA-4096, which inline would stall every
+ * container): the uses until it is ready keep the current version, and the new one is stored only if
+ * no other version was added meanwhile. One generation per key at a time; a failure (a full disk) is
+ * retried at a later use.
+ */
+function rotateInBackground(svc: Services, vault: UserVault, keyId: string): void {
+  const pending = rotating.get(vault) ?? new Set<string>();
+  rotating.set(vault, pending);
+  if (pending.has(keyId)) return;
+  const { latest, spec, bits } = nextVersionSize(svc, vault, keyId);
+  const fromVersion = latest.version;
+  pending.add(keyId);
+  spec.generateAsync!(bits)
+    .then((made) => {
+      try {
+        if (vault.alive && svc.keys.latest(vault.userId, keyId)?.version === fromVersion) {
+          rotateKey(svc, vault, keyId, made);
+        }
+      } finally {
+        made.material.fill(0);
+      }
+    })
+    .catch(() => {})
+    .finally(() => pending.delete(keyId));
 }
 
 /**
