@@ -31,6 +31,7 @@ function snap(seconds: number, ops: Record<string, number>, uptime = seconds): S
     frameErrors: 0,
     lockouts: 0,
     connectionsTotal: 3,
+    memory: { heldBytes: 2048, budgetBytes: 1 << 30, refusals: 0 },
   };
 }
 
@@ -165,7 +166,7 @@ describe("table, layout, formats", () => {
     const s = snap(2, { hmac: 1500 });
     h.push(s);
     expect(summaryLine(h, s)).toBe(
-      "ops/s hmac=1.50k(146 KiB/s) | p99 hmac=500µs | errors 2 | lockouts 0 | frame-errors 0 | containers 1 | connections 2",
+      "ops/s hmac=1.50k(146 KiB/s) | p99 hmac=500µs | errors 2 | lockouts 0 | frame-errors 0 | client-memory 2.0 KiB/1.0 GiB refused 0 | containers 1 | connections 2",
     );
   });
 });

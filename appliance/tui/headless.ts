@@ -29,6 +29,11 @@ export function summaryLine(history: RateHistory, s: StatsSnapshot): string {
     `errors ${f.count(errors)}`,
     `lockouts ${f.count(s.lockouts)}`,
     `frame-errors ${f.count(s.frameErrors)}`,
+    ...(s.memory
+      ? [
+          `client-memory ${f.bytes(s.memory.heldBytes)}/${f.bytes(s.memory.budgetBytes)} refused ${f.count(s.memory.refusals)}`,
+        ]
+      : []),
     `containers ${s.status.containers}`,
     `connections ${s.status.connections}`,
   ].join(" | ");

@@ -47,6 +47,8 @@ export interface StatsSnapshot {
   frameErrors: number;
   lockouts: number;
   connectionsTotal: number;
+  /** Bytes held for clients against the memory budget; absent from older appliances. */
+  memory?: { heldBytes: number; budgetBytes: number; refusals: number };
   /** Absent from appliances older than the dashboard. */
   events?: EventEntry[];
 }

@@ -1,4 +1,4 @@
-/** Lockouts, frame errors, error responses by status code (with what the code means), recent log lines. */
+/** Lockouts, frame errors, memory held for clients, error responses by status code (with what the code means), recent log lines. */
 import { Box, Text } from "ink";
 import { STATUS_EXPLANATION, type StatusName } from "../../../protocol/status.ts";
 import * as f from "../format.ts";
@@ -19,8 +19,9 @@ export function Events(props: {
   const s = props.stats;
   const errors = Object.entries(s?.errors ?? {}).sort((a, b) => b[1] - a[1]);
   // at most half the panel for the error table; the rest for log lines
-  const errorLines = Math.min(errors.length, Math.max(1, Math.floor((props.height - 3) / 2)));
-  const logLines = Math.max(0, props.height - 3 - Math.max(1, errorLines));
+  const fixed = s?.memory ? 4 : 3; // the title lines
+  const errorLines = Math.min(errors.length, Math.max(1, Math.floor((props.height - fixed) / 2)));
+  const logLines = Math.max(0, props.height - fixed - Math.max(1, errorLines));
   const events = s?.events ?? [];
   const end = Math.max(0, events.length - props.scroll);
   const first = Math.max(0, end - logLines);
@@ -39,6 +40,16 @@ export function Events(props: {
         <Text color={s?.frameErrors ? t.warn : undefined}>{f.count(s?.frameErrors ?? 0)}</Text>
         {`  connections since start ${f.count(s?.connectionsTotal ?? 0)}`}
       </Text>
+      {s?.memory ? (
+        <Text wrap="truncate">
+          {"Memory held for clients "}
+          <Text color={s.memory.heldBytes > 0.8 * s.memory.budgetBytes ? t.warn : undefined}>
+            {`${f.bytes(s.memory.heldBytes)} of ${f.bytes(s.memory.budgetBytes)}`}
+          </Text>
+          {"  requests refused for memory "}
+          <Text color={s.memory.refusals ? t.warn : undefined}>{f.count(s.memory.refusals)}</Text>
+        </Text>
+      ) : null}
       <Text bold wrap="truncate">
         Errors by status code
       </Text>
