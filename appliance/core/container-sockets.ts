@@ -9,7 +9,7 @@ import { dirname, join } from "node:path";
 import type { Socket, UnixSocketListener } from "bun";
 import { Connection } from "./connection.ts";
 import { acceptRefusal, IdleSweeper, refuseConnection } from "./limits.ts";
-import { raiseBacklog } from "./listen-backlog.ts";
+import { listenWithBacklog } from "./listen-backlog.ts";
 import type { Logger } from "./log.ts";
 import type { Metrics } from "./metrics.ts";
 import type { Services } from "./services.ts";
@@ -86,37 +86,10 @@ export class ContainerSockets {
     rmSync(path, { force: true });
     const connections = new Set<Connection>();
     const entry: Listening = { container, listener: undefined as never, connections };
-    entry.listener = Bun.listen<Connection | undefined>({
-      unix: path,
-      // a client's FIN ends its requests, not our answers to them (Connection.onEnd)
-      allowHalfOpen: true,
-      socket: {
-        open: (socket: Socket<Connection | undefined>) => {
-          if (this.refuseOverLimit(socket, entry)) return;
-          const conn = new Connection(
-            socket as Socket<unknown>,
-            entry.container,
-            this.services,
-            this.metrics,
-            this.log,
-            (c) => {
-              connections.delete(c);
-              this.metrics.container(entry.container.name).connections--;
-            },
-          );
-          socket.data = conn;
-          connections.add(conn);
-        },
-        data: (socket, chunk) => socket.data?.onData(chunk),
-        drain: (socket) => socket.data?.onDrain(),
-        end: (socket) => socket.data?.onEnd(),
-        close: (socket) => socket.data?.cleanup(),
-        error: (socket) => socket.data?.cleanup(),
-      },
-    });
     // a pool opening more connections at once than the runtime's queue of 512 would see the rest refused
     const backlog = Math.min(this.services.config.maxConnectionsPerContainer, 65_535);
-    const notRaised = raiseBacklog(path, backlog);
+    const { listener, notRaised } = listenWithBacklog(path, backlog, () => this.listen(path, entry));
+    entry.listener = listener;
     if (notRaised)
       this.log.warn("accept queue left at the runtime's 512", { container: container.name, why: notRaised });
     // the directory is what gets bind-mounted into the container; the socket must be reachable by
@@ -154,6 +127,37 @@ export class ContainerSockets {
 
   sessionCount(name: string): number {
     return this.listening.get(name)?.connections.size ?? 0;
+  }
+
+  private listen(path: string, entry: Listening): UnixSocketListener<Connection | undefined> {
+    return Bun.listen<Connection | undefined>({
+      unix: path,
+      // a client's FIN ends its requests, not our answers to them (Connection.onEnd)
+      allowHalfOpen: true,
+      socket: {
+        open: (socket: Socket<Connection | undefined>) => {
+          if (this.refuseOverLimit(socket, entry)) return;
+          const conn = new Connection(
+            socket as Socket<unknown>,
+            entry.container,
+            this.services,
+            this.metrics,
+            this.log,
+            (c) => {
+              entry.connections.delete(c);
+              this.metrics.container(entry.container.name).connections--;
+            },
+          );
+          socket.data = conn;
+          entry.connections.add(conn);
+        },
+        data: (socket, chunk) => socket.data?.onData(chunk),
+        drain: (socket) => socket.data?.onDrain(),
+        end: (socket) => socket.data?.onEnd(),
+        close: (socket) => socket.data?.cleanup(),
+        error: (socket) => socket.data?.cleanup(),
+      },
+    });
   }
 
   totalConnections(): number {
