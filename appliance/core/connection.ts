@@ -195,16 +195,17 @@ export class Connection implements Idleable, BudgetHolder {
         limit,
       });
     }
+    this.refuse(
+      frame,
+      `more than ${limit} requests in flight on this connection; wait for answers before sending more`,
+    );
+  }
+
+  /** Answers a request LIMIT_EXCEEDED without running it. */
+  private refuse(frame: Frame, message: string): void {
     const name = messageName(frame.opcode);
     this.metrics.recordOp(this.counters, name ? operationKind(name) : "session", Status.LIMIT_EXCEEDED, 0, 0);
-    this.send(
-      encodeError(
-        frame.opcode,
-        frame.requestId,
-        Status.LIMIT_EXCEEDED,
-        `more than ${limit} requests in flight on this connection; wait for answers before sending more`,
-      ),
-    );
+    this.send(encodeError(frame.opcode, frame.requestId, Status.LIMIT_EXCEEDED, message));
   }
 
   /** `decoded`: the request, when the caller has decoded it already (dispatchSplit). */
@@ -375,15 +376,9 @@ export class Connection implements Idleable, BudgetHolder {
   private refuseForMemory(frame: Frame): void {
     this.memory.shed();
     this.metrics.memoryRefusals++;
-    const name = messageName(frame.opcode);
-    this.metrics.recordOp(this.counters, name ? operationKind(name) : "session", Status.LIMIT_EXCEEDED, 0, 0);
-    this.send(
-      encodeError(
-        frame.opcode,
-        frame.requestId,
-        Status.LIMIT_EXCEEDED,
-        `the appliance is short of memory (${MiB(this.memory.used)} held for clients, budget ${MiB(this.memory.limit)}); try again later`,
-      ),
+    this.refuse(
+      frame,
+      `the appliance is short of memory (${MiB(this.memory.used)} held for clients, budget ${MiB(this.memory.limit)}); try again later`,
     );
   }
 
