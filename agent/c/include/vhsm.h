@@ -10,6 +10,8 @@
  * is kept in memory for that and zeroed by vhsm_close), retrying requests that are safe to repeat.
  * Every function returns a status code (VHSM_OK = 0); vhsm_strerror() explains it and
  * vhsm_last_message() holds the appliance's message for the last failed call on that handle.
+ * Timeouts: io_timeout_ms bounds each exchange with the appliance as a whole (see vhsm_options);
+ * past it the call fails with VHSM_TIMEOUT and the connection is closed (the next call reconnects).
  */
 #ifndef VHSM_H
 #define VHSM_H
@@ -108,7 +110,14 @@ typedef struct vhsm_options {
   size_t pin_len;
   const char *client_name; /* shown in the appliance log; NULL: "libvhsm/<pid>" */
   int reconnect_timeout_ms; /* how long to keep reconnecting; 0: default 30000, <0: never */
-  int io_timeout_ms;        /* a reply slower than this fails with VHSM_TIMEOUT; 0: default 60000 */
+  /*
+   * The deadline of one exchange, sending included: a request and its answer, or a pipelined batch
+   * (a window of up to 256 of vhsm_hmac_many/vhsm_sign_many, up to 16 chunks of vhsm_stream_update)
+   * and all its answers; vhsm_open's HELLO and LOGIN are one each. An appliance that does not take
+   * the request or does not answer in time (trickling or flooding counts as not answering) fails
+   * the call with VHSM_TIMEOUT and the connection is closed; it is not retried. 0: default 60000.
+   */
+  int io_timeout_ms;
   char *error;              /* optional: where vhsm_open writes why it failed */
   size_t error_len;
 } vhsm_options;
@@ -132,6 +141,10 @@ VHSM_API size_t vhsm_hash_size(int alg);
 VHSM_API int vhsm_open(const vhsm_options *opt, vhsm **out);
 /* Closes the connection and zeroes the kept PIN. NULL is allowed. */
 VHSM_API void vhsm_close(vhsm *h);
+/*
+ * Why the last call on h failed (the appliance's message or the library's), "" when there is none.
+ * A call that succeeds leaves "", also when it had to reconnect first and an attempt failed.
+ */
 VHSM_API const char *vhsm_last_message(vhsm *h);
 VHSM_API const char *vhsm_container(vhsm *h);
 /* Connections opened so far by this handle (1 + reconnects + fork re-opens). */

@@ -2,6 +2,9 @@
  * The exchange: writes a batch of request frames (each with its own request id), then reads
  * responses, which may come back in any order, until every request has one. A lost connection
  * surfaces as VHSM_CONNECTION_LOST so call() can reconnect and retry what is safe to retry.
+ * io_timeout_ms bounds the whole exchange, not each wait: an appliance that trickles a byte at a
+ * time, floods answers to other requests or stops reading a large request is VHSM_TIMEOUT, which
+ * call() treats like a lost stream (dropped, not retried).
  */
 #include <errno.h>
 #include <poll.h>
@@ -11,6 +14,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/uio.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "vhsm_internal.h"
@@ -27,9 +31,36 @@ size_t chunk_limit(const vhsm *h) {
   return limit;
 }
 
+int64_t now_ms(void) {
+  struct timespec ts;
+  clock_gettime(CLOCK_MONOTONIC, &ts);
+  return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 static int lost(vhsm *h, const char *what, int err) {
   set_message(h, "connection to the appliance lost while %s: %s", what, err ? strerror(err) : "closed");
   return VHSM_CONNECTION_LOST;
+}
+
+/* The exchange ran out of time; `sending` says which side stalled: the appliance's reading or its answer. */
+static int timed_out(vhsm *h, int sending) {
+  if (sending) set_message(h, "the appliance did not take the request within %d ms", h->io_timeout_ms);
+  else set_message(h, "the appliance did not answer within %d ms", h->io_timeout_ms);
+  return VHSM_TIMEOUT;
+}
+
+/* Waits for the socket to be ready for `events` (POLLIN or POLLOUT) until the exchange's deadline. */
+static int wait_ready(vhsm *h, short events) {
+  int sending = events == POLLOUT;
+  for (;;) {
+    int64_t left = h->deadline - now_ms();
+    if (left <= 0) return timed_out(h, sending);
+    struct pollfd pfd = {h->fd, events, 0};
+    /* left <= io_timeout_ms, an int */
+    int ready = poll(&pfd, 1, (int)left);
+    if (ready > 0) return VHSM_OK; /* also POLLHUP/POLLERR: the next send or recv reports them */
+    if (ready < 0 && errno != EINTR) return lost(h, sending ? "sending" : "receiving", errno);
+  }
 }
 
 static int send_all(vhsm *h, struct iovec *iov, int cnt) {
@@ -37,11 +68,18 @@ static int send_all(vhsm *h, struct iovec *iov, int cnt) {
     struct msghdr m = {0};
     m.msg_iov = iov;
     m.msg_iovlen = (size_t)cnt;
-    /* MSG_NOSIGNAL: a dead appliance must give EPIPE, not kill the application with SIGPIPE */
-    ssize_t n = sendmsg(h->fd, &m, MSG_NOSIGNAL);
+    /*
+     * MSG_NOSIGNAL: a dead appliance must give EPIPE, not kill the application with SIGPIPE.
+     * MSG_DONTWAIT: a full socket buffer (an appliance that stopped reading) waits in poll() for the
+     * rest of the deadline, never in sendmsg() for ever; a send that fits costs no extra call.
+     */
+    ssize_t n = sendmsg(h->fd, &m, MSG_NOSIGNAL | MSG_DONTWAIT);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return lost(h, "sending", errno);
+      if (errno != EAGAIN && errno != EWOULDBLOCK) return lost(h, "sending", errno);
+      int rc = wait_ready(h, POLLOUT);
+      if (rc) return rc;
+      continue;
     }
     while (cnt > 0 && (size_t)n >= iov->iov_len) {
       n -= (ssize_t)iov->iov_len;
@@ -59,10 +97,13 @@ static int send_all(vhsm *h, struct iovec *iov, int cnt) {
 /*
  * One recv into whatever is free: the buffer, or (for a large body) straight into the destination.
  * Tries without waiting first: with requests pipelined the answers are usually there already.
+ * The clock is read before every recv, not only before a wait: an appliance flooding answers to
+ * requests this exchange never sent would otherwise keep recv() succeeding past any deadline.
  */
 static int recv_some(vhsm *h, unsigned char *into, size_t cap, size_t *got) {
-  for (int waited = 0;;) {
-    ssize_t n = recv(h->fd, into, cap, waited ? 0 : MSG_DONTWAIT);
+  if (now_ms() >= h->deadline) return timed_out(h, 0);
+  for (;;) {
+    ssize_t n = recv(h->fd, into, cap, MSG_DONTWAIT);
     if (n > 0) {
       *got = (size_t)n;
       return VHSM_OK;
@@ -70,14 +111,8 @@ static int recv_some(vhsm *h, unsigned char *into, size_t cap, size_t *got) {
     if (n == 0) return lost(h, "receiving", 0);
     if (errno == EINTR) continue;
     if (errno != EAGAIN && errno != EWOULDBLOCK) return lost(h, "receiving", errno);
-    struct pollfd pfd = {h->fd, POLLIN, 0};
-    int ready = poll(&pfd, 1, h->io_timeout_ms);
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready == 0) {
-      set_message(h, "the appliance did not answer within %d ms", h->io_timeout_ms);
-      return VHSM_TIMEOUT;
-    }
-    waited = 1;
+    int rc = wait_ready(h, POLLIN);
+    if (rc) return rc;
   }
 }
 
@@ -172,6 +207,12 @@ static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending);
 
 int exchange(vhsm *h, vhsm_req *reqs, size_t n) {
   reqs_reset(reqs, n);
+  /*
+   * The message explains this exchange only: a reconnect attempt that failed before it (or the
+   * lost connection that caused the retry) must not show through a call that then succeeded.
+   */
+  h->message[0] = 0;
+  h->deadline = now_ms() + h->io_timeout_ms;
   size_t pending = n;
   int rc = exchange_frames(h, reqs, n, &pending);
   /* every request answered: rc is an appliance status and the other answers are valid */

@@ -122,6 +122,7 @@ struct vhsm {
   unsigned char *pin;
   size_t pin_len;
   int reconnect_timeout_ms, io_timeout_ms;
+  int64_t deadline; /* now_ms() by which the exchange under way must be done: io_timeout_ms after it began */
   char container[128];
   char message[512];
   /* bytes received but not yet parsed: one recv() brings many small responses (emptied on drop) */
@@ -147,7 +148,11 @@ VHSM_HIDDEN void session_drop(vhsm *h);
 VHSM_HIDDEN void handle_enter(vhsm *h);
 VHSM_HIDDEN void handle_leave(vhsm *h);
 
-/* Sends all requests, then reads until each has its response (vhsm_exchange.c). */
+/*
+ * Sends all requests, then reads until each has its response (vhsm_exchange.c). The whole of it,
+ * sending included, must end within io_timeout_ms: a stalled or trickling appliance is VHSM_TIMEOUT.
+ * It starts with an empty message, so one that succeeds leaves none (nor a failed reconnect's).
+ */
 VHSM_HIDDEN int exchange(vhsm *h, vhsm_req *reqs, size_t n);
 /* exchange() on a live session, reconnecting first if needed; retries when retry_safe. Lock held. */
 VHSM_HIDDEN int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
@@ -159,6 +164,8 @@ VHSM_HIDDEN int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
 #define VHSM_WINDOW 256
 VHSM_HIDDEN int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
 VHSM_HIDDEN void set_message(vhsm *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Milliseconds on the monotonic clock (a vDSO read, not a system call, on Linux). */
+VHSM_HIDDEN int64_t now_ms(void);
 /* Largest `data` that fits in one frame next to the other fields. */
 VHSM_HIDDEN size_t chunk_limit(const vhsm *h);
 

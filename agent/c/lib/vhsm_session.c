@@ -102,15 +102,9 @@ static void sleep_ms(long ms) {
   }
 }
 
-static long now_ms(void) {
-  struct timespec ts;
-  clock_gettime(CLOCK_MONOTONIC, &ts);
-  return ts.tv_sec * 1000L + ts.tv_nsec / 1000000L;
-}
-
 /* Reconnects with backoff until the timeout. Wrong credentials end the attempts at once. */
 static int reconnect(vhsm *h) {
-  long deadline = now_ms() + (h->reconnect_timeout_ms > 0 ? h->reconnect_timeout_ms : 0);
+  int64_t deadline = now_ms() + (h->reconnect_timeout_ms > 0 ? h->reconnect_timeout_ms : 0);
   long delay = 20;
   for (;;) {
     int rc = session_establish(h);

@@ -1,8 +1,13 @@
 #!/usr/bin/env bash
 # A misbehaving appliance cannot make a client overflow a buffer or write escape sequences to a
 # terminal: a MAC of the wrong size is BAD_FRAME, a hostile error message is made printable.
+# Nor can it hold a client past io_timeout_ms: an answer trickled byte by byte, a flood of answers
+# to other requests and an appliance that stops reading a large request are TIMEOUT after ~1 s
+# (each run under `timeout 10`: a client that hangs fails the test). And a call that succeeds after
+# a failed reconnect attempt leaves no message behind.
 . "$(dirname "$0")/lib.sh"
 [ -x "$TOOL" ] || skip "vhsm-tool not built (make -C agent/c)"
+[ -x "$TBIN/hostile" ] || skip "tests not built"
 command -v python3 >/dev/null || skip "python3 not installed"
 FAKE_PID=
 fake() { # MODE
@@ -30,3 +35,11 @@ printf '%s' "$out" | grep -q $'\x1b' && fail "an escape sequence reached the ter
 [ "$(printf '%s' "$out" | grep -c 'OK: forged')" -le 1 ] || fail "a forged line: $out"
 printf '%s' "$out" | grep -q 'no such key?\[31m??vhsm-tool: OK: forged' || fail "the message was not made printable: $out"
 ok "wrong-size MACs and digests are BAD_FRAME; hostile messages are printable"
+
+for mode in trickle flood stall flaky; do
+  fake "$mode"
+  start=$(date +%s%N)
+  out=$(timeout 10 "$TBIN/hostile" "$mode" 2>&1) || fail "$mode (exit $?, 124: hung): $out"
+  ok "$mode in $((($(date +%s%N) - start) / 1000000)) ms"
+done
+ok "trickled, flooded and unread exchanges end at io_timeout_ms; a retried call that succeeds has no message"
