@@ -147,9 +147,9 @@ export class FrameReader {
     private readonly keepSplit: { from: number; wants: (opcode: number) => boolean } | null = null,
   ) {}
 
-  /** Body bytes of the frame being received, held until it completes. */
+  /** Bytes held for the frame being received until it completes (its copy buffer counted whole). */
   get partialBytes(): number {
-    return this.partialFill;
+    return this.partialFill + (this.copied ? this.copied.length - this.copiedFill : 0);
   }
 
   /** True while a frame has started but not completed. */

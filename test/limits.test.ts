@@ -366,6 +366,127 @@ describe("the memory budget (--memory-budget): bytes held for all clients togeth
   }, 20_000);
 });
 
+describe("the memory budget: who pays when it is spent", () => {
+  test("a client that reads its answers steadily is not taken for a non-reader: it gets every answer", async () => {
+    const app = await appliance(["--memory-budget", String(6 * 1024 * 1024)]);
+    const good = await bystander(app);
+    // 60 MiB of RANDOMs pipelined, read 64 KiB every 4 ms (~16 MB/s, ~4 s): the budget is near its end
+    const reader = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
+      { count: 60, gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024, readGapMs: 4 },
+    );
+    await Bun.sleep(1500);
+    // another client's large request spends the budget while the reader is held: the reader stays
+    const other = await rawSession(app.socketOf("good"), "alice", PIN);
+    other.write(
+      encodeRequest("HMAC", 9, { keyId: "k", alg: 4, data: randomBytes(3 * 1024 * 1024) }).subarray(
+        0,
+        2.5 * 1024 * 1024,
+      ),
+    );
+    const answers = (await reader.frames).slice(2);
+    expect(answers.filter((f) => f.status === Status.OK)).toHaveLength(60);
+    expect(app.stderr).not.toContain("short of memory; disconnecting");
+    other.end();
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
+    good.close();
+  }, 30_000);
+
+  test("requests a worker still hashes when their connection is closed stay counted until done", async () => {
+    const app = await appliance([]);
+    await bystander(app).then((c) => c.close());
+    const conns = await Promise.all(
+      Array.from({ length: 8 }, () => rawSession(app.socketOf("good"), "alice", PIN)),
+    );
+    const digest = encodeRequest("DIGEST", 5, { alg: 4, data: randomBytes(16 * 1024 * 1024) });
+    // two 16 MiB SHA-512 digests each, then a broken header: the connection closes with them still queued
+    for (const c of conns) c.write(Buffer.concat([digest, digest, Buffer.from("garbage!garbage!")]));
+    await Promise.all(conns.map((c) => c.waitClosed(20_000)));
+    await until(async () => (await connections(app)) === 0, "the connections to close");
+    const held = (await stats(app)).memory.heldBytes;
+    console.log(
+      `[limits] bodies still hashed after their connections closed: ${(held / 2 ** 20).toFixed(0)} MiB`,
+    );
+    expect(held).toBeGreaterThan(0);
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the hashing to end", 20_000);
+  }, 30_000);
+
+  test("while it is spent, requests behind a slow LOGIN are refused instead of queued", async () => {
+    const app = await appliance(["--memory-budget", String(1024 * 1024)]);
+    await bystander(app).then((c) => c.close());
+    const conn = await rawSession(app.socketOf("good"));
+    // an unknown user's LOGIN still costs a KDF: 400 HMACs of 4 KiB wait behind it, 1.7 MiB in all
+    const burst = [encodeRequest("LOGIN", 2, { user: "nobody", pin: utf8(PIN) })];
+    for (let i = 0; i < 400; i++)
+      burst.push(encodeRequest("HMAC", 10 + i, { keyId: "k", alg: 1, data: randomBytes(4096) }));
+    conn.write(Buffer.concat(burst));
+    await conn.next(401, 1, 15_000);
+    const refused = conn.frames
+      .slice(1)
+      .filter(
+        (f) =>
+          f.status === Status.LIMIT_EXCEEDED && String(responseBody(f).message).includes("short of memory"),
+      );
+    expect(refused.length).toBeGreaterThan(100);
+    expect((await stats(app)).memory.refusals).toBe(refused.length);
+    conn.end();
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
+  }, 30_000);
+
+  test("requests begun and left without progress are shed, not the client whose request moves", async () => {
+    const app = await appliance(["--memory-budget", String(16 * 1024 * 1024)]);
+    const good = await bystander(app);
+    const squatters = await Promise.all(
+      Array.from({ length: 5 }, () => rawSession(app.socketOf("good"), "alice", PIN)),
+    );
+    const big = encodeRequest("HMAC", 50, { keyId: "k", alg: 2, data: randomBytes(16 * 1024 * 1024 - 64) });
+    for (const c of squatters) c.write(big.subarray(0, 3 * 1024 * 1024)); // 3 MiB of 16, then silence
+    await until(
+      async () => (await stats(app)).memory.heldBytes >= 14 * 1024 * 1024,
+      "the squatters' bytes to arrive",
+    );
+    await Bun.sleep(1200);
+    const data = randomBytes(2 * 1024 * 1024);
+    expect(
+      (await good.hmac("k", "sha256", data)).equals(createHmac("sha256", SECRET).update(data).digest()),
+    ).toBe(true);
+    const shed = squatters.filter((c) => c.closed);
+    expect(shed.length).toBeGreaterThanOrEqual(1);
+    expect(String(responseBody(shed[0]!.frames.at(-1)!).message)).toContain("made no progress");
+    for (const c of squatters) c.end();
+    good.close();
+  }, 30_000);
+
+  test("a client the appliance stopped reading is not idle while it takes its answers", async () => {
+    const app = await appliance(["--idle-timeout", "1"]);
+    await bystander(app).then((c) => c.close());
+    // 8 MiB of answers read at ~1.3 MB/s: ~6 s with its later requests unread, much longer than 1 s
+    const reader = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
+      { count: 8, gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024, readGapMs: 50 },
+    );
+    const answers = (await reader.frames).slice(2);
+    expect(answers.filter((f) => f.status === Status.OK)).toHaveLength(8); // (then it is idle, and closed)
+  }, 30_000);
+
+  test("a half-closed client that reads slowly gets its last answers: the linger restarts while it takes them", async () => {
+    const app = await appliance([]);
+    await bystander(app).then((c) => c.close());
+    const reader = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
+      { count: 8, gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024, readGapMs: 50, halfClose: true },
+    );
+    const answers = (await reader.frames).slice(2);
+    expect(answers.filter((f) => f.status === Status.OK)).toHaveLength(8);
+  }, 30_000);
+});
+
 async function stats(
   app: TestAppliance,
 ): Promise<{ memory: { heldBytes: number; budgetBytes: number; refusals: number } }> {
@@ -379,14 +500,22 @@ function rss(app: TestAppliance): number {
 
 /**
  * A client in its own process (perl: no runtime of ours) that logs in, sends `count` copies of a request
- * `gapMs` apart without reading anything, and only after `readAfterSeconds` reads what came back.
- * A socket paused inside this test process would not do: the runtime may go on reading.
+ * `gapMs` apart (then half-closes, with `halfClose`) and reads what comes back only after
+ * `readAfterSeconds`, and then, with `readBytes`, at most that many bytes every `readGapMs`: a slow
+ * reader. A socket paused inside this test process would not do: the runtime may go on reading.
  */
 function neverReads(
   path: string,
   user: string,
   request: Uint8Array,
-  o: { count: number; gapMs: number; readAfterSeconds: number },
+  o: {
+    count: number;
+    gapMs: number;
+    readAfterSeconds: number;
+    readBytes?: number;
+    readGapMs?: number;
+    halfClose?: boolean;
+  },
 ): { proc: ReturnType<typeof spawn>; frames: Promise<Frame[]> } {
   const setup = Buffer.concat([
     encodeRequest("HELLO", 1, hello),
@@ -394,7 +523,7 @@ function neverReads(
   ]).toString("hex");
   const script = `
     use IO::Socket::UNIX; use IO::Select; use Time::HiRes qw(sleep);
-    my ($path, $setup, $req, $count, $gap, $after) = @ARGV;
+    my ($path, $setup, $req, $count, $gap, $after, $rb, $rgap, $half) = @ARGV;
     my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
     binmode STDOUT; $| = 1;
     sub frame { my $h = ''; while (length($h) < 16) { sysread($s, $h, 16 - length($h), length($h)) or die "eof" }
@@ -402,9 +531,10 @@ function neverReads(
       while (length($b) < $len) { sysread($s, $b, $len - length($b), length($b)) or die "eof" } print $h, $b; }
     syswrite($s, pack('H*', $setup)); frame(); frame();
     for (1..$count) { syswrite($s, pack('H*', $req)); sleep($gap / 1000); }
+    shutdown($s, 1) if $half;
     sleep($after);
     my $sel = IO::Select->new($s);
-    while ($sel->can_read(1.0)) { my $n = sysread($s, my $buf, 1 << 20); last unless $n; print $buf; }`;
+    while ($sel->can_read(1.0)) { my $n = sysread($s, my $buf, $rb); last unless $n; print $buf; sleep($rgap / 1000); }`;
   const proc = spawn(
     [
       "perl",
@@ -416,6 +546,9 @@ function neverReads(
       String(o.count),
       String(o.gapMs),
       String(o.readAfterSeconds),
+      String(o.readBytes ?? 1 << 20),
+      String(o.readGapMs ?? 0),
+      o.halfClose ? "1" : "0",
     ],
     { stdout: "pipe", stderr: "pipe" },
   );

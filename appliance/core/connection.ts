@@ -64,12 +64,21 @@ const OUTBOUND_HOLD = 4 * 1024 * 1024;
 /** Bodies of running requests (hashed by a worker) past this stop the reading until they are done. */
 const RUNNING_HOLD = 32 * 1024 * 1024;
 
+/**
+ * Request bytes that count as progress for the memory budget (besides a request completed): a client
+ * trickling a large request a byte at a time is not making progress.
+ */
+const PROGRESS_BYTES = 64 * 1024;
+
+/** What a request waiting behind a barrier or a hold costs besides its body (objects, copies). */
+const WAITING_FRAME_COST = 256;
+
 const MiB = (n: number) => `${Math.ceil(n / (1024 * 1024))} MiB`;
 
 export class Connection implements Idleable, BudgetHolder {
   readonly session: Session;
-  /** performance.now() of the last request, for the idle sweep. */
-  lastRequest = performance.now();
+  /** performance.now() of the last request, or of answer bytes the client took: for the idle sweep. */
+  lastActivity = performance.now();
   /** Requests whose handler is still running (LOGIN, PIN_CHANGE: the KDF). */
   running = 0;
   private limitWarned = false;
@@ -89,8 +98,11 @@ export class Connection implements Idleable, BudgetHolder {
   private partialCharged = 0;
   /** What this connection counts in the memory budget. */
   heldBytes = 0;
-  /** Since when answers have been queued without the queue emptying, once the socket was full. */
-  stalledSince: number | null = null;
+  /** performance.now() of the client's last progress: a request received, PROGRESS_BYTES of one, answer bytes taken. */
+  progressAt = performance.now();
+  private receivedSinceProgress = 0;
+  /** Whether the budget watches it: it holds a request begun, or answers its full socket did not take. */
+  private watched = false;
   private readonly memory: MemoryBudget;
   private closed = false;
   /** The client half-closed (sent FIN, still reading): answer what it sent, then close. */
@@ -121,10 +133,7 @@ export class Connection implements Idleable, BudgetHolder {
     this.outbound = new Outbound((bytes) => socket.write(bytes), {
       bytes: (delta) => this.onOutboundBytes(delta),
       full: (full) => {
-        if (full && this.stalledSince === null && !this.cleanedUp) {
-          this.stalledSince = performance.now();
-          this.memory.setStalled(this, true);
-        }
+        if (full) this.watch(true);
       },
     });
     this.counters = metrics.container(container.name);
@@ -134,6 +143,8 @@ export class Connection implements Idleable, BudgetHolder {
 
   onData(chunk: Uint8Array): void {
     if (this.closed) return;
+    this.receivedSinceProgress += chunk.length;
+    if (this.receivedSinceProgress >= PROGRESS_BYTES) this.progressed(performance.now());
     try {
       this.reader.push(chunk);
       this.chargePartial();
@@ -157,19 +168,25 @@ export class Connection implements Idleable, BudgetHolder {
     if (frame.flags & FLAG_RESPONSE) {
       throw new VhsmError(Status.BAD_FRAME, "clients must not send response frames");
     }
-    this.lastRequest = performance.now();
+    const now = performance.now();
+    this.lastActivity = now;
+    this.progressed(now);
     if (this.inflight >= this.services.config.maxInflight) {
       this.refuseOverLimit(frame);
       return true;
     }
     if (this.barrier || this.held) {
+      if (this.memory.over) {
+        this.refuseForMemory(frame);
+        return true;
+      }
       // keep a copy: an assembled body goes back to the pool (new Uint8Array copies; Buffer#slice would not)
       const body = frame.split
         ? joinPieces(frame.split.pieces, frame.bodyLength, null)
         : new Uint8Array(frame.body);
       this.waiting.push({ ...frame, body, split: undefined });
-      this.waitingBytes += body.length;
-      this.charge(body.length);
+      this.waitingBytes += body.length + WAITING_FRAME_COST;
+      this.charge(body.length + WAITING_FRAME_COST);
       // a client pipelining behind a slow LOGIN must not make us buffer without limit: stop reading
       // until the barrier is released (the rest of the current chunk is still cut into frames)
       if (this.waitingBytes > WAITING_LIMIT && !this.paused) {
@@ -179,6 +196,11 @@ export class Connection implements Idleable, BudgetHolder {
       return true;
     }
     return this.dispatch(frame);
+  }
+
+  /** Requests running or waiting (behind a barrier, or while held): a connection with some is not idle. */
+  get pending(): number {
+    return this.running + this.waiting.length;
   }
 
   /** Requests not yet answered: running, waiting behind a barrier, or answered but held by a full socket. */
@@ -305,7 +327,7 @@ export class Connection implements Idleable, BudgetHolder {
       if (this.barrier || this.held) {
         const rest = queued.slice(i);
         this.waiting.push(...rest);
-        for (const f of rest) this.waitingBytes += f.body.length;
+        for (const f of rest) this.waitingBytes += f.body.length + WAITING_FRAME_COST;
         this.charge(this.waitingBytes);
         if (this.waitingBytes <= WAITING_LIMIT) this.resumeReading();
         return;
@@ -333,24 +355,44 @@ export class Connection implements Idleable, BudgetHolder {
     this.releaseWaiting();
   }
 
+  /** A running request is done: its body stops counting, also when the connection has closed since. */
   private finished(bytes: number): void {
     this.runningBytes -= bytes;
-    this.charge(-bytes);
+    this.heldBytes -= bytes;
+    this.memory.used -= bytes;
     this.mayRelease();
   }
 
+  /** Counts bytes in the budget (after cleanup only running requests still count: see finished). */
   private charge(delta: number): void {
     if (this.cleanedUp) return;
     this.heldBytes += delta;
     this.memory.used += delta;
   }
 
+  private progressed(now: number): void {
+    this.progressAt = now;
+    this.receivedSinceProgress = 0;
+  }
+
+  private watch(on: boolean): void {
+    if (on === this.watched || (on && this.cleanedUp)) return;
+    this.watched = on;
+    this.memory.watch(this, on);
+  }
+
   private onOutboundBytes(delta: number): void {
     this.charge(delta);
     if (delta < 0) {
-      if (this.stalledSince !== null && this.outbound.queuedBytes === 0) {
-        this.stalledSince = null;
-        this.memory.setStalled(this, false);
+      // the client took some: it is reading, and not idle
+      const now = performance.now();
+      this.progressed(now);
+      this.lastActivity = now;
+      if (this.watched && this.outbound.queuedBytes === 0 && this.partialCharged === 0) this.watch(false);
+      if (this.lingerTimer) {
+        // a client still taking its last answers gets its LINGER_MS from its latest progress
+        clearTimeout(this.lingerTimer);
+        this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
       }
       this.mayRelease();
     }
@@ -366,6 +408,8 @@ export class Connection implements Idleable, BudgetHolder {
     const grew = partial > this.partialCharged;
     this.charge(partial - this.partialCharged);
     this.partialCharged = partial;
+    if (partial > 0) this.watch(true);
+    else if (this.watched && this.outbound.queuedBytes === 0) this.watch(false);
     if (!grew || !this.memory.over || this.memory.shed()) return;
     throw new VhsmError(
       Status.LIMIT_EXCEEDED,
@@ -382,13 +426,19 @@ export class Connection implements Idleable, BudgetHolder {
     );
   }
 
-  /** The budget's verdict on a client that takes none of its answers: say why, then close. */
+  /** The budget's verdict on a client that made no progress while holding memory: say why, then close. */
   shedForMemory(): void {
     if (this.closed) return;
-    this.log.warn("client does not read its responses and the appliance is short of memory; disconnecting", {
+    const reading = this.outbound.queuedBytes === 0;
+    const why = reading
+      ? "a request still arriving made no progress for a second while the appliance is short of memory"
+      : "client does not read its responses and the appliance is short of memory";
+    this.log.warn(`${why}; disconnecting`, {
       container: this.session.container.name,
       queued: this.outbound.queuedBytes,
+      partial: this.partialCharged,
     });
+    this.send(encodeError(0, 0, Status.LIMIT_EXCEEDED, `${why}; connection closed`));
     this.close();
   }
 
@@ -556,9 +606,10 @@ export class Connection implements Idleable, BudgetHolder {
     this.lingerTimer = null;
     this.releaseSession();
     this.outbound.close();
-    this.memory.used -= this.heldBytes;
-    this.heldBytes = 0;
-    this.memory.setStalled(this, false);
+    // what workers still hash stays counted until they are done (finished)
+    this.memory.used -= this.heldBytes - this.runningBytes;
+    this.heldBytes = this.runningBytes;
+    this.watch(false);
     this.onClose(this);
   }
 

@@ -40,15 +40,18 @@ export function refuseConnection(socket: Socket<unknown>, message: string): void
 
 /** What the idle sweep needs to know about a connection. */
 export interface Idleable {
-  /** performance.now() of the last request received (or of the accept). */
-  readonly lastRequest: number;
-  /** Requests still being worked on: a connection waiting for its own LOGIN is not idle. */
-  readonly running: number;
+  /** performance.now() of the last request received, or answer bytes taken (or of the accept). */
+  readonly lastActivity: number;
+  /**
+   * Requests still being worked on or waiting: a connection waiting for its own LOGIN, or whose
+   * requests wait because the appliance stopped reading it, is not idle.
+   */
+  readonly pending: number;
   closeIdle(seconds: number): void;
 }
 
 /**
- * Closes connections that sent no request for `idleSeconds`. One timer for the whole appliance: it
+ * Closes connections that sent no request (and took no answer) for `idleSeconds`. One timer for the whole appliance: it
  * runs every quarter of the timeout (at most every 5 s), so a connection goes at most 25% late.
  */
 export class IdleSweeper {
@@ -68,7 +71,7 @@ export class IdleSweeper {
     const limitMs = this.idleSeconds * 1000;
     const idle: Idleable[] = [];
     for (const c of this.connections()) {
-      if (c.running === 0 && now - c.lastRequest >= limitMs) idle.push(c);
+      if (c.pending === 0 && now - c.lastActivity >= limitMs) idle.push(c);
     }
     for (const c of idle) c.closeIdle(this.idleSeconds);
     return idle.length;

@@ -4,31 +4,36 @@
  * slowly. Each connection bounds its own share (connection.ts: it stops reading while its answers or
  * its running requests pile up); this bounds them all together, so that thousands of connections cannot
  * add up to an out-of-memory kill. What happens when the budget is spent:
- *   - a connection with work under way (requests running, answers queued) stops being read until that
- *     work is done: it frees itself;
- *   - connections whose clients have not taken anything for a while are closed, the largest first
+ *   - requests are answered LIMIT_EXCEEDED instead of being run or queued;
+ *   - connections whose clients have made no progress for STALLED_MS — taken none of their queued
+ *     answers, sent nothing more of a request they began — are closed, those holding most first
  *     (`shed`): they are what holds memory without end;
- *   - a connection that holds nothing but a request it is still receiving, when shedding was not
- *     enough, is answered LIMIT_EXCEEDED and closed.
+ *   - a connection whose request still arriving would hold more, when shedding was not enough, is
+ *     answered LIMIT_EXCEEDED and closed.
+ * A request a worker is still hashing stays counted until it is done, even if its connection closed.
  */
 
 /** A connection as the budget sees it. */
 export interface BudgetHolder {
   /** Bytes it holds now (its share of `used`). */
   readonly heldBytes: number;
-  /** performance.now() since which its client has taken nothing although answers are queued; null if it reads. */
-  readonly stalledSince: number | null;
-  /** Closes it to free its memory (its client does not read). */
+  /** performance.now() of its client's last progress: request bytes sent, or answer bytes taken. */
+  readonly progressAt: number;
+  /** Closes it to free its memory (its client makes no progress). */
   shedForMemory(): void;
 }
 
-/** A client that took nothing for this long while its answers waited is shed first. */
+/** A client that made no progress for this long while holding memory is shed first. */
 const STALLED_MS = 1000;
+/** Shedding looks at every watched connection: at most this often. */
+const SHED_EVERY_MS = 100;
 
 export class MemoryBudget {
   /** Bytes held over all connections. */
   used = 0;
-  private readonly stalled = new Set<BudgetHolder>();
+  /** Connections holding what only their client can free: a request begun, or answers not taken. */
+  private readonly watched = new Set<BudgetHolder>();
+  private lastShed = Number.NEGATIVE_INFINITY;
 
   constructor(readonly limit: number) {}
 
@@ -36,24 +41,21 @@ export class MemoryBudget {
     return this.used > this.limit;
   }
 
-  /** A connection whose socket stopped taking its answers (or took them again). */
-  setStalled(holder: BudgetHolder, stalled: boolean): void {
-    if (stalled) this.stalled.add(holder);
-    else this.stalled.delete(holder);
-  }
-
-  forget(holder: BudgetHolder): void {
-    this.stalled.delete(holder);
+  watch(holder: BudgetHolder, watched: boolean): void {
+    if (watched) this.watched.add(holder);
+    else this.watched.delete(holder);
   }
 
   /**
-   * Closes connections whose clients have taken nothing for STALLED_MS, those holding the most first,
+   * Closes connections whose clients made no progress for STALLED_MS, those holding the most first,
    * until the budget is met. Returns whether it is met.
    */
   shed(now = performance.now()): boolean {
     if (!this.over) return true;
-    const candidates = [...this.stalled]
-      .filter((h) => h.stalledSince !== null && now - h.stalledSince >= STALLED_MS)
+    if (now - this.lastShed < SHED_EVERY_MS) return false;
+    this.lastShed = now;
+    const candidates = [...this.watched]
+      .filter((h) => now - h.progressAt >= STALLED_MS)
       .sort((a, b) => b.heldBytes - a.heldBytes);
     for (const h of candidates) {
       if (!this.over) break;
