@@ -400,8 +400,8 @@ export class Connection implements Idleable, BudgetHolder {
 
   /**
    * Counts the request still arriving. While the budget is spent, a connection that would hold more
-   * of one, and has no work under way that will free memory by itself, is closed once closing clients
-   * that do not read was not enough.
+   * of one is closed (LIMIT_EXCEEDED, request id 0) if shedding the clients that make no progress did
+   * not bring the budget back.
    */
   private chargePartial(): void {
     const partial = this.reader.partialBytes;
