@@ -414,14 +414,20 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("while it is spent, requests behind a slow LOGIN are refused instead of queued", async () => {
-    const app = await appliance(["--memory-budget", String(1024 * 1024)]);
+    // an unknown user's LOGIN still costs a KDF (2^17 here: ~0.3 s); 400 HMACs of 4 KiB, 1.7 MiB in
+    // all, wait behind it. They go in whole frames, 8 at a time, so that none is cut across reads
+    // (a request still arriving while the budget is spent would close the connection instead)
+    const app = await appliance(["--memory-budget", String(1024 * 1024), "--kdf-log-n", "17"]);
     await bystander(app).then((c) => c.close());
     const conn = await rawSession(app.socketOf("good"));
-    // an unknown user's LOGIN still costs a KDF: 400 HMACs of 4 KiB wait behind it, 1.7 MiB in all
-    const burst = [encodeRequest("LOGIN", 2, { user: "nobody", pin: utf8(PIN) })];
-    for (let i = 0; i < 400; i++)
-      burst.push(encodeRequest("HMAC", 10 + i, { keyId: "k", alg: 1, data: randomBytes(4096) }));
-    conn.write(Buffer.concat(burst));
+    conn.write(encodeRequest("LOGIN", 2, { user: "nobody", pin: utf8(PIN) }));
+    for (let i = 0; i < 400; i += 8) {
+      const eight = Array.from({ length: 8 }, (_, j) =>
+        encodeRequest("HMAC", 10 + i + j, { keyId: "k", alg: 1, data: randomBytes(4096) }),
+      );
+      conn.write(Buffer.concat(eight));
+      await Bun.sleep(3);
+    }
     await conn.next(401, 1, 15_000);
     const refused = conn.frames
       .slice(1)
@@ -485,6 +491,84 @@ describe("the memory budget: who pays when it is spent", () => {
     const answers = (await reader.frames).slice(2);
     expect(answers.filter((f) => f.status === Status.OK)).toHaveLength(8);
   }, 30_000);
+
+  test("a client that never reads is still closed at the idle timeout, though requests of it wait", async () => {
+    const app = await appliance(["--idle-timeout", "1"]);
+    await bystander(app).then((c) => c.close());
+    // 8 MiB of answers asked for and none read: past 4 MiB the rest wait, and so would the connection
+    neverReads(app.socketOf("good"), "alice", encodeRequest("RANDOM", 7, { length: 1024 * 1024 }), {
+      count: 8,
+      gapMs: 0,
+      readAfterSeconds: 10,
+    });
+    await until(async () => (await stats(app)).memory.heldBytes > 4 * 1024 * 1024, "answers to queue up");
+    await until(async () => (await connections(app)) === 0, "the idle close", 5000);
+    expect(app.stderr).toContain("closing idle connection");
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
+  }, 30_000);
+
+  test("a half-closed client that pipelined its LOGIN and reads slowly gets every answer", async () => {
+    const app = await appliance([]);
+    await bystander(app).then((c) => c.close());
+    const reader = neverReads(
+      app.socketOf("good"),
+      "alice",
+      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
+      {
+        count: 4,
+        gapMs: 0,
+        readAfterSeconds: 0,
+        readBytes: 64 * 1024,
+        readGapMs: 60,
+        halfClose: true,
+        pipelined: true,
+      },
+    );
+    const frames = await reader.frames;
+    expect(frames.filter((f) => f.requestId === 7 && f.status === Status.OK)).toHaveLength(4);
+  }, 30_000);
+
+  test("shedding clients that make no progress is not cut short: a moving upload is served", async () => {
+    const app = await appliance(["--memory-budget", String(24 * 1024 * 1024)]);
+    const good = await bystander(app);
+    // 4 clients hold ~4.8 MiB of unread answers each, stalled for more than a second
+    const squatters = Array.from({ length: 4 }, () =>
+      neverReads(app.socketOf("good"), "alice", encodeRequest("RANDOM", 7, { length: 1024 * 1024 }), {
+        count: 8,
+        gapMs: 0,
+        readAfterSeconds: 30,
+      }),
+    );
+    await until(async () => (await stats(app)).memory.heldBytes > 18 * 1024 * 1024, "answers to queue up");
+    await Bun.sleep(1500);
+    // a 12 MiB HMAC needs two or three of them shed, one after the other as its bytes arrive
+    const data = randomBytes(12 * 1024 * 1024);
+    expect(
+      (await good.hmac("k", "sha256", data)).equals(createHmac("sha256", SECRET).update(data).digest()),
+    ).toBe(true);
+    for (const q of squatters) q.proc.kill();
+    good.close();
+  }, 30_000);
+
+  test("a request's bytes count once: a client alone within the budget is not refused", async () => {
+    const app = await appliance(["--memory-budget", String(16 * 1024 * 1024)]);
+    await bystander(app).then((c) => c.close());
+    const conn = await rawSession(app.socketOf("good"), "alice", PIN);
+    for (let round = 0; round < 3; round++) {
+      // a 10 MiB HMAC (a worker hashes it) and a small RANDOM right behind it in the same write
+      const from = conn.frames.length;
+      conn.write(
+        Buffer.concat([
+          encodeRequest("HMAC", 100 + round, { keyId: "k", alg: 2, data: randomBytes(10 * 1024 * 1024) }),
+          encodeRequest("RANDOM", 200 + round, { length: 16 }),
+        ]),
+      );
+      await conn.next(2, from, 10_000);
+      expect(conn.frames.slice(from).map((f) => f.status)).toEqual([Status.OK, Status.OK]);
+    }
+    expect((await stats(app)).memory.refusals).toBe(0);
+    conn.end();
+  }, 30_000);
 });
 
 async function stats(
@@ -515,6 +599,8 @@ function neverReads(
     readBytes?: number;
     readGapMs?: number;
     halfClose?: boolean;
+    /** Send the requests right behind HELLO and LOGIN, without waiting for their answers. */
+    pipelined?: boolean;
   },
 ): { proc: ReturnType<typeof spawn>; frames: Promise<Frame[]> } {
   const setup = Buffer.concat([
@@ -523,13 +609,13 @@ function neverReads(
   ]).toString("hex");
   const script = `
     use IO::Socket::UNIX; use IO::Select; use Time::HiRes qw(sleep);
-    my ($path, $setup, $req, $count, $gap, $after, $rb, $rgap, $half) = @ARGV;
+    my ($path, $setup, $req, $count, $gap, $after, $rb, $rgap, $half, $piped) = @ARGV;
     my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
     binmode STDOUT; $| = 1;
     sub frame { my $h = ''; while (length($h) < 16) { sysread($s, $h, 16 - length($h), length($h)) or die "eof" }
       my $len = unpack('N', substr($h, 12, 4)); my $b = '';
       while (length($b) < $len) { sysread($s, $b, $len - length($b), length($b)) or die "eof" } print $h, $b; }
-    syswrite($s, pack('H*', $setup)); frame(); frame();
+    syswrite($s, pack('H*', $setup)); unless ($piped) { frame(); frame(); }
     for (1..$count) { syswrite($s, pack('H*', $req)); sleep($gap / 1000); }
     shutdown($s, 1) if $half;
     sleep($after);
@@ -549,6 +635,7 @@ function neverReads(
       String(o.readBytes ?? 1 << 20),
       String(o.readGapMs ?? 0),
       o.halfClose ? "1" : "0",
+      o.pipelined ? "1" : "0",
     ],
     { stdout: "pipe", stderr: "pipe" },
   );

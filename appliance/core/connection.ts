@@ -168,6 +168,13 @@ export class Connection implements Idleable, BudgetHolder {
     if (frame.flags & FLAG_RESPONSE) {
       throw new VhsmError(Status.BAD_FRAME, "clients must not send response frames");
     }
+    // the reader let go of this frame's partial bytes before handing it on: stop counting them now,
+    // or they count twice with the body about to be charged (running or waiting)
+    const partial = this.reader.partialBytes;
+    if (partial !== this.partialCharged) {
+      this.charge(partial - this.partialCharged);
+      this.partialCharged = partial;
+    }
     const now = performance.now();
     this.lastActivity = now;
     this.progressed(now);
@@ -198,9 +205,17 @@ export class Connection implements Idleable, BudgetHolder {
     return this.dispatch(frame);
   }
 
-  /** Requests running or waiting (behind a barrier, or while held): a connection with some is not idle. */
+  /**
+   * Requests running: a connection with some is not idle (requests waiting behind a LOGIN wait for a
+   * running one). Those waiting because the client does not take its answers do not count: a client
+   * that takes answers is active anyway (lastActivity), one that does not must still time out.
+   */
   get pending(): number {
-    return this.running + this.waiting.length;
+    return this.running;
+  }
+
+  get pausedByAppliance(): boolean {
+    return this.paused && (this.barrier || this.runningBytes > RUNNING_HOLD);
   }
 
   /** Requests not yet answered: running, waiting behind a barrier, or answered but held by a full socket. */
@@ -581,12 +596,14 @@ export class Connection implements Idleable, BudgetHolder {
    */
   private closeAfterAnswers(): void {
     if (this.closed) return;
+    // closed first: the flush may free a hold (mayRelease -> releaseWaiting -> closeIfEnded) and
+    // re-enter here, which started a second linger timer that nothing restarts or clears
+    this.closed = true;
     this.outbound.flush();
     if (this.outbound.queuedBytes === 0) {
       this.close();
       return;
     }
-    this.closed = true;
     this.releaseSession();
     this.lingerTimer = setTimeout(() => this.close(), LINGER_MS);
   }

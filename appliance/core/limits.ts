@@ -42,10 +42,7 @@ export function refuseConnection(socket: Socket<unknown>, message: string): void
 export interface Idleable {
   /** performance.now() of the last request received, or answer bytes taken (or of the accept). */
   readonly lastActivity: number;
-  /**
-   * Requests still being worked on or waiting: a connection waiting for its own LOGIN, or whose
-   * requests wait because the appliance stopped reading it, is not idle.
-   */
+  /** Requests still being worked on: a connection waiting for its own LOGIN is not idle. */
   readonly pending: number;
   closeIdle(seconds: number): void;
 }

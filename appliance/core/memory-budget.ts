@@ -19,13 +19,15 @@ export interface BudgetHolder {
   readonly heldBytes: number;
   /** performance.now() of its client's last progress: request bytes sent, or answer bytes taken. */
   readonly progressAt: number;
+  /** The appliance itself stopped reading it (behind a LOGIN, or its large requests running): not its client's fault. */
+  readonly pausedByAppliance: boolean;
   /** Closes it to free its memory (its client makes no progress). */
   shedForMemory(): void;
 }
 
 /** A client that made no progress for this long while holding memory is shed first. */
 const STALLED_MS = 1000;
-/** Shedding looks at every watched connection: at most this often. */
+/** A scan of the watched connections that found nothing more to shed is not repeated for this long. */
 const SHED_EVERY_MS = 100;
 
 export class MemoryBudget {
@@ -53,14 +55,15 @@ export class MemoryBudget {
   shed(now = performance.now()): boolean {
     if (!this.over) return true;
     if (now - this.lastShed < SHED_EVERY_MS) return false;
-    this.lastShed = now;
     const candidates = [...this.watched]
-      .filter((h) => now - h.progressAt >= STALLED_MS)
+      .filter((h) => now - h.progressAt >= STALLED_MS && !h.pausedByAppliance)
       .sort((a, b) => b.heldBytes - a.heldBytes);
     for (const h of candidates) {
       if (!this.over) break;
       h.shedForMemory();
     }
+    // rate-limit only scans that found nothing more to shed
+    if (this.over) this.lastShed = now;
     return !this.over;
   }
 }
