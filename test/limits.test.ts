@@ -33,6 +33,13 @@ async function appliance(args: string[]): Promise<TestAppliance> {
   return app;
 }
 
+/** An appliance with container `good`, user alice and her HMAC key `k`, no client left connected. */
+async function applianceWithKey(args: string[]): Promise<TestAppliance> {
+  const app = await appliance(args);
+  (await bystander(app)).close();
+  return app;
+}
+
 /** A well-behaved client on container `good` with a known HMAC key. */
 async function bystander(app: TestAppliance): Promise<VhsmClient> {
   const c = await app.setupClient("good", "alice", PIN);
@@ -260,12 +267,7 @@ describe("slow client: answers pile up (4 MiB queue)", () => {
     const good = await bystander(app);
     const before = await probe(good, 50);
     const rssBefore = rss(app);
-    const slow = neverReads(
-      app.socketOf("good"),
-      "alice",
-      encodeRequest("RANDOM", 1000, { length: 1024 * 1024 }),
-      { count: 64, gapMs: 1, readAfterSeconds: 3 },
-    );
+    const slow = askForMiBs(app, { count: 64, gapMs: 1, readAfterSeconds: 3 });
     // 64 MiB asked for: the appliance answers ~2 MiB (half the queue limit), then waits for the client
     await until(async () => (await stats(app)).memory.heldBytes > 2 * 1024 * 1024, "answers to queue up");
     await Bun.sleep(500);
@@ -290,12 +292,7 @@ describe("the memory budget (--memory-budget): bytes held for all clients togeth
   test("spent by a client that does not read: requests are refused LIMIT_EXCEEDED, the non-reader is closed after 1 s, then service resumes", async () => {
     const app = await appliance(["--memory-budget", String(3 * 1024 * 1024)]);
     const good = await bystander(app);
-    const slow = neverReads(
-      app.socketOf("good"),
-      "alice",
-      encodeRequest("RANDOM", 1000, { length: 1024 * 1024 }),
-      { count: 16, gapMs: 1, readAfterSeconds: 30 },
-    );
+    const slow = askForMiBs(app, { count: 16, gapMs: 1, readAfterSeconds: 30 });
     await until(async () => (await stats(app)).memory.heldBytes > 3 * 1024 * 1024, "the budget to be spent");
     const refused = await good.hmac("k", "sha256", randomBytes(64)).catch((e) => e);
     expect(refused.code).toBe("LIMIT_EXCEEDED");
@@ -371,12 +368,7 @@ describe("the memory budget: who pays when it is spent", () => {
     const app = await appliance(["--memory-budget", String(6 * 1024 * 1024)]);
     const good = await bystander(app);
     // 60 MiB of RANDOMs pipelined, read 64 KiB every 4 ms (~16 MB/s, ~4 s): the budget is near its end
-    const reader = neverReads(
-      app.socketOf("good"),
-      "alice",
-      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
-      { count: 60, gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024, readGapMs: 4 },
-    );
+    const reader = askForMiBs(app, { ...SLOW_READER, count: 60, readGapMs: 4 });
     await Bun.sleep(1500);
     // another client's large request spends the budget while the reader is held: the reader stays
     const other = await rawSession(app.socketOf("good"), "alice", PIN);
@@ -395,8 +387,7 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("requests a worker still hashes when their connection is closed stay counted until done", async () => {
-    const app = await appliance([]);
-    await bystander(app).then((c) => c.close());
+    const app = await applianceWithKey([]);
     const conns = await Promise.all(
       Array.from({ length: 8 }, () => rawSession(app.socketOf("good"), "alice", PIN)),
     );
@@ -417,8 +408,7 @@ describe("the memory budget: who pays when it is spent", () => {
     // an unknown user's LOGIN still costs a KDF (2^17 here: ~0.3 s); 400 HMACs of 4 KiB, 1.7 MiB in
     // all, wait behind it. They go in whole frames, 8 at a time, so that none is cut across reads
     // (a request still arriving while the budget is spent would close the connection instead)
-    const app = await appliance(["--memory-budget", String(1024 * 1024), "--kdf-log-n", "17"]);
-    await bystander(app).then((c) => c.close());
+    const app = await applianceWithKey(["--memory-budget", String(1024 * 1024), "--kdf-log-n", "17"]);
     const conn = await rawSession(app.socketOf("good"));
     conn.write(encodeRequest("LOGIN", 2, { user: "nobody", pin: utf8(PIN) }));
     for (let i = 0; i < 400; i += 8) {
@@ -466,37 +456,24 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("a client the appliance stopped reading is not idle while it takes its answers", async () => {
-    const app = await appliance(["--idle-timeout", "1"]);
-    await bystander(app).then((c) => c.close());
+    const app = await applianceWithKey(["--idle-timeout", "1"]);
     // 8 MiB of answers read at ~1.3 MB/s: ~6 s with its later requests unread, much longer than 1 s
-    const reader = neverReads(
-      app.socketOf("good"),
-      "alice",
-      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
-      { count: 8, gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024, readGapMs: 50 },
-    );
+    const reader = askForMiBs(app, { ...SLOW_READER, count: 8, readGapMs: 50 });
     const answers = (await reader.frames).slice(2);
     expect(answers.filter((f) => f.status === Status.OK)).toHaveLength(8); // (then it is idle, and closed)
   }, 30_000);
 
   test("a half-closed client that reads slowly gets its last answers: the linger restarts while it takes them", async () => {
-    const app = await appliance([]);
-    await bystander(app).then((c) => c.close());
-    const reader = neverReads(
-      app.socketOf("good"),
-      "alice",
-      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
-      { count: 8, gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024, readGapMs: 50, halfClose: true },
-    );
+    const app = await applianceWithKey([]);
+    const reader = askForMiBs(app, { ...SLOW_READER, count: 8, readGapMs: 50, halfClose: true });
     const answers = (await reader.frames).slice(2);
     expect(answers.filter((f) => f.status === Status.OK)).toHaveLength(8);
   }, 30_000);
 
   test("a client that never reads is still closed at the idle timeout, though requests of it wait", async () => {
-    const app = await appliance(["--idle-timeout", "1"]);
-    await bystander(app).then((c) => c.close());
+    const app = await applianceWithKey(["--idle-timeout", "1"]);
     // 8 MiB of answers asked for and none read: past 4 MiB the rest wait, and so would the connection
-    neverReads(app.socketOf("good"), "alice", encodeRequest("RANDOM", 7, { length: 1024 * 1024 }), {
+    askForMiBs(app, {
       count: 8,
       gapMs: 0,
       readAfterSeconds: 10,
@@ -508,22 +485,14 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("a half-closed client that pipelined its LOGIN and reads slowly gets every answer", async () => {
-    const app = await appliance([]);
-    await bystander(app).then((c) => c.close());
-    const reader = neverReads(
-      app.socketOf("good"),
-      "alice",
-      encodeRequest("RANDOM", 7, { length: 1024 * 1024 }),
-      {
-        count: 4,
-        gapMs: 0,
-        readAfterSeconds: 0,
-        readBytes: 64 * 1024,
-        readGapMs: 60,
-        halfClose: true,
-        pipelined: true,
-      },
-    );
+    const app = await applianceWithKey([]);
+    const reader = askForMiBs(app, {
+      ...SLOW_READER,
+      count: 4,
+      readGapMs: 60,
+      halfClose: true,
+      pipelined: true,
+    });
     const frames = await reader.frames;
     expect(frames.filter((f) => f.requestId === 7 && f.status === Status.OK)).toHaveLength(4);
   }, 30_000);
@@ -533,7 +502,7 @@ describe("the memory budget: who pays when it is spent", () => {
     const good = await bystander(app);
     // 4 clients hold ~4.8 MiB of unread answers each, stalled for more than a second
     const squatters = Array.from({ length: 4 }, () =>
-      neverReads(app.socketOf("good"), "alice", encodeRequest("RANDOM", 7, { length: 1024 * 1024 }), {
+      askForMiBs(app, {
         count: 8,
         gapMs: 0,
         readAfterSeconds: 30,
@@ -551,8 +520,7 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("a request's bytes count once: a client alone within the budget is not refused", async () => {
-    const app = await appliance(["--memory-budget", String(16 * 1024 * 1024)]);
-    await bystander(app).then((c) => c.close());
+    const app = await applianceWithKey(["--memory-budget", String(16 * 1024 * 1024)]);
     const conn = await rawSession(app.socketOf("good"), "alice", PIN);
     for (let round = 0; round < 3; round++) {
       // a 10 MiB HMAC (a worker hashes it) and a small RANDOM right behind it in the same write
@@ -580,6 +548,14 @@ async function stats(
 function rss(app: TestAppliance): number {
   const status = require("node:fs").readFileSync(`/proc/${app.proc!.pid}/status`, "utf8") as string;
   return Number(/VmRSS:\s+(\d+) kB/.exec(status)![1]) * 1024;
+}
+
+/** A client that sends its requests at once and reads 64 KiB at a time, `readGapMs` apart. */
+const SLOW_READER = { gapMs: 0, readAfterSeconds: 0, readBytes: 64 * 1024 };
+
+/** neverReads as alice of container `good`, asking for RANDOMs of 1 MiB (request id 7). */
+function askForMiBs(app: TestAppliance, o: Parameters<typeof neverReads>[3]) {
+  return neverReads(app.socketOf("good"), "alice", encodeRequest("RANDOM", 7, { length: 1024 * 1024 }), o);
 }
 
 /**
