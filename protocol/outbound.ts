@@ -15,8 +15,8 @@ const BATCH_LIMIT = 256 * 1024;
 export interface OutboundEvents {
   /** queuedBytes changed by `delta` (after a push; after a write, by what the socket took). */
   bytes?(delta: number): void;
-  /** The socket became full (true), or drained (false). */
-  full?(full: boolean): void;
+  /** The socket became full: it took less than it was given. */
+  full?(): void;
 }
 
 export class Outbound {
@@ -54,7 +54,6 @@ export class Outbound {
 
   /** The socket can take more. */
   drained(): void {
-    if (this.full) this.events?.full?.(false);
     this.full = false;
     this.flush();
   }
@@ -79,7 +78,7 @@ export class Outbound {
         // keep the unsent tail at the front; it goes first when the socket drains
         this.queue[--this.head] = batch.subarray(taken);
         this.full = true;
-        this.events?.full?.(true);
+        this.events?.full?.();
       }
     }
     if (this.head === this.queue.length) {

@@ -132,9 +132,7 @@ export class Connection implements Idleable, BudgetHolder {
     this.outboundHold = Math.min(OUTBOUND_HOLD, services.config.maxOutboundQueue / 2);
     this.outbound = new Outbound((bytes) => socket.write(bytes), {
       bytes: (delta) => this.onOutboundBytes(delta),
-      full: (full) => {
-        if (full) this.watch(true);
-      },
+      full: () => this.watch(true),
     });
     this.counters = metrics.container(container.name);
     this.counters.connections++;
@@ -205,15 +203,6 @@ export class Connection implements Idleable, BudgetHolder {
     return this.dispatch(frame);
   }
 
-  /**
-   * Requests running: a connection with some is not idle (requests waiting behind a LOGIN wait for a
-   * running one). Those waiting because the client does not take its answers do not count: a client
-   * that takes answers is active anyway (lastActivity), one that does not must still time out.
-   */
-  get pending(): number {
-    return this.running;
-  }
-
   get pausedByAppliance(): boolean {
     return this.paused && (this.barrier || this.runningBytes > RUNNING_HOLD);
   }
@@ -247,7 +236,7 @@ export class Connection implements Idleable, BudgetHolder {
 
   /** `decoded`: the request, when the caller has decoded it already (dispatchSplit). */
   private dispatch(frame: Frame, decoded?: Record<string, unknown>): boolean {
-    if (this.memory.used > this.memory.limit) {
+    if (this.memory.over) {
       this.refuseForMemory(frame);
       return true;
     }

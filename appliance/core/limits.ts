@@ -42,8 +42,12 @@ export function refuseConnection(socket: Socket<unknown>, message: string): void
 export interface Idleable {
   /** performance.now() of the last request received, or answer bytes taken (or of the accept). */
   readonly lastActivity: number;
-  /** Requests still being worked on: a connection waiting for its own LOGIN is not idle. */
-  readonly pending: number;
+  /**
+   * Requests still being worked on: a connection waiting for its own LOGIN is not idle (requests
+   * waiting behind it wait for a running one). Requests waiting because the client does not take its
+   * answers do not count: a client taking answers is active anyway, one that does not must time out.
+   */
+  readonly running: number;
   closeIdle(seconds: number): void;
 }
 
@@ -68,7 +72,7 @@ export class IdleSweeper {
     const limitMs = this.idleSeconds * 1000;
     const idle: Idleable[] = [];
     for (const c of this.connections()) {
-      if (c.pending === 0 && now - c.lastActivity >= limitMs) idle.push(c);
+      if (c.running === 0 && now - c.lastActivity >= limitMs) idle.push(c);
     }
     for (const c of idle) c.closeIdle(this.idleSeconds);
     return idle.length;

@@ -22,6 +22,10 @@ interface Pending {
   lastUsed: number;
 }
 
+/** Whether pending counts were counted for this row (not for an earlier row under the same id). */
+const sameRow = (e: Pending | undefined, row: { userId: number; created: number }): e is Pending =>
+  e !== undefined && e.userId === row.userId && e.created === row.created;
+
 export class UsageRecorder {
   private pendingUses = new Map<number, Pending>();
 
@@ -30,7 +34,7 @@ export class UsageRecorder {
   record(row: KeyRowRef): void {
     const now = Date.now();
     const entry = this.pendingUses.get(row.rowId);
-    if (entry && entry.userId === row.userId && entry.created === row.created) {
+    if (sameRow(entry, row)) {
       entry.uses++;
       entry.lastUsed = now;
     } else {
@@ -41,9 +45,7 @@ export class UsageRecorder {
 
   pending(row: KeyRowRef): { uses: number; lastUsed: number } {
     const e = this.pendingUses.get(row.rowId);
-    return e && e.userId === row.userId && e.created === row.created
-      ? { uses: e.uses, lastUsed: e.lastUsed }
-      : { uses: 0, lastUsed: 0 };
+    return sameRow(e, row) ? { uses: e.uses, lastUsed: e.lastUsed } : { uses: 0, lastUsed: 0 };
   }
 
   flush(): void {
@@ -57,7 +59,7 @@ export class UsageRecorder {
       // let a timer's exception bring the appliance down
       for (const [rowId, e] of batch) {
         const now = this.pendingUses.get(rowId);
-        if (now && (now.userId !== e.userId || now.created !== e.created)) continue;
+        if (now && !sameRow(now, e)) continue;
         this.pendingUses.set(rowId, {
           ...e,
           uses: e.uses + (now?.uses ?? 0),

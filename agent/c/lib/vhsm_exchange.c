@@ -261,10 +261,10 @@ static int exchange_frames(vhsm *h, vhsm_req *reqs, size_t n, size_t *pending) {
       free(body); /* an answer to a request abandoned earlier */
       continue;
     }
-    if (hd.opcode != (unsigned)(q->head.p[4] << 8 | q->head.p[5])) {
+    unsigned asked = (unsigned)(q->head.p[4] << 8 | q->head.p[5]);
+    if (hd.opcode != asked) {
       free(body);
-      set_message(h, "the appliance answered opcode 0x%04x to a request of opcode 0x%04x", hd.opcode,
-                  (unsigned)(q->head.p[4] << 8 | q->head.p[5]));
+      set_message(h, "the appliance answered opcode 0x%04x to a request of opcode 0x%04x", hd.opcode, asked);
       return VHSM_BAD_FRAME;
     }
     q->done = 1;

@@ -11,7 +11,15 @@ import {
   storeNewKey,
 } from "../key-lifecycle.ts";
 import type { KeyMaterial } from "../key-types.ts";
+import type { Session } from "../session.ts";
+import type { UserVault } from "../vault.ts";
 import type { Handler } from "./handler.ts";
+
+/** After material was made off the main thread: the session that asked must still hold the vault. */
+function stillLoggedIn(session: Session, vault: UserVault, what: string): void {
+  if (session.vault !== vault)
+    throw new VhsmError(Status.NOT_LOGGED_IN, `the session logged out while ${what}`);
+}
 
 export const KeyGenerate: Handler<"KEY_GENERATE"> = (session, req, svc) => {
   const vault = session.requireVault();
@@ -20,6 +28,7 @@ export const KeyGenerate: Handler<"KEY_GENERATE"> = (session, req, svc) => {
   const size = req.bits === 0 ? spec.defaultBits : req.bits;
   const store = ({ material, bits }: KeyMaterial) => {
     try {
+      stillLoggedIn(session, vault, "its key was being generated"); // (RSA: made off the main thread)
       const k = { id, type: req.type, bits, usage, flags: req.flags, rotateEvery: req.rotateEvery, material };
       return { id: storeNewKey(svc, vault, k) };
     } finally {
@@ -28,13 +37,7 @@ export const KeyGenerate: Handler<"KEY_GENERATE"> = (session, req, svc) => {
   };
   if (!spec.generateAsync) return store(spec.generate(size));
   // RSA: made on the runtime's thread pool, so other requests (and containers) are not stalled
-  return spec.generateAsync(size).then((made) => {
-    if (session.vault !== vault) {
-      made.material.fill(0);
-      throw new VhsmError(Status.NOT_LOGGED_IN, "the session logged out while its key was being generated");
-    }
-    return store(made);
-  });
+  return spec.generateAsync(size).then(store);
 };
 
 export const KeyImport: Handler<"KEY_IMPORT"> = (session, req, svc) => {
@@ -118,12 +121,7 @@ export const KeyRotate: Handler<"KEY_ROTATE"> = (session, req, svc) => {
   if (!next.spec.generateAsync) return { version: rotateKey(svc, vault, req.id) };
   return next.spec.generateAsync(next.bits).then((made) => {
     try {
-      if (session.vault !== vault) {
-        throw new VhsmError(
-          Status.NOT_LOGGED_IN,
-          "the session logged out while the new version was being made",
-        );
-      }
+      stillLoggedIn(session, vault, "the new version was being made");
       return { version: rotateKey(svc, vault, req.id, made) };
     } finally {
       made.material.fill(0);

@@ -159,8 +159,10 @@ export class KeyStore {
     return row.n;
   }
 
-  /** Adds buffered use counts in one transaction (flushed periodically, off the request path). */
-  /** Adds counted uses; a count whose row is gone (or whose id now names another key) is dropped. */
+  /**
+   * Adds buffered use counts in one transaction (flushed periodically, off the request path); a count
+   * whose row is gone (or whose id now names another key) is dropped.
+   */
   recordUse(
     entries: Iterable<{ rowId: number; userId: number; created: number; uses: number; lastUsed: number }>,
   ): void {
