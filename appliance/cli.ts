@@ -45,6 +45,7 @@ interface ServeOptions {
   idleTimeout?: number;
   maxOutboundQueue?: number;
   memoryBudget?: number;
+  containerMemoryBudget?: number;
   maxContexts?: number;
   stateFile?: string;
   acceptRollback?: boolean;
@@ -82,6 +83,7 @@ function configFrom(opts: ServeOptions): ApplianceConfig {
   if (opts.idleTimeout !== undefined) config.idleTimeoutSeconds = opts.idleTimeout;
   if (opts.maxOutboundQueue !== undefined) config.maxOutboundQueue = opts.maxOutboundQueue;
   if (opts.memoryBudget !== undefined) config.memoryBudget = opts.memoryBudget;
+  if (opts.containerMemoryBudget !== undefined) config.containerMemoryBudget = opts.containerMemoryBudget;
   if (opts.maxContexts !== undefined) config.maxContextsPerSession = opts.maxContexts;
   if (opts.stateFile !== undefined) config.stateFile = resolve(opts.stateFile);
   if (opts.acceptRollback) config.acceptRollback = true;
@@ -167,6 +169,11 @@ function withServeOptions(cmd: Command): Command {
       "--memory-budget <bytes>",
       "bytes held for all clients together: requests in flight, answers queued (default: a quarter of RAM, at most 1 GiB)",
       intOption(1 << 20, 2 ** 40),
+    )
+    .option(
+      "--container-memory-budget <bytes>",
+      "the part of the memory budget one container's clients may hold together (default: half of it)",
+      intOption(1 << 16, 2 ** 40),
     )
     .option("--max-contexts <n>", "streaming contexts per session (default 64)", intOption(1, 1 << 16))
     .option("--state-file <file>", "rollback-guard state file (default <data>/state; best on other storage)")

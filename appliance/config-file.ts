@@ -23,6 +23,7 @@ export const CONFIG_KEYS = {
   keyCacheLimit: int(1, 10_000_000),
   maxOutboundQueue: int(1 << 16, 1 << 31),
   memoryBudget: int(1 << 20, 2 ** 40),
+  containerMemoryBudget: int(0, 2 ** 40),
   maxRandom: int(1, 1 << 24),
   maxListPage: int(1, 1_000_000),
   auditRequired: z.boolean(),

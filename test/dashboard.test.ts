@@ -74,7 +74,13 @@ function busyView() {
     errors: { BAD_CREDENTIALS: 6, PIN_LOCKED: 1 },
     lockouts: 1,
     frameErrors: 2,
-    memory: { heldBytes: 3 * 1024 * 1024, budgetBytes: 1024 * 1024 * 1024, refusals: 4 },
+    memory: {
+      heldBytes: 3 * 1024 * 1024,
+      budgetBytes: 1024 * 1024 * 1024,
+      refusals: 4,
+      containerBudgetBytes: 512 * 1024 * 1024,
+      byContainer: { web: 1024 * 1024, batch: 2 * 1024 * 1024 },
+    },
     containers: { web: counters(11_200), billing: counters(5_320, 7), batch: counters(0, 0, 0) },
     events: [{ time: T0 + 500, level: "warn", message: "frame error", fields: { container: "web" } }],
   });
@@ -278,7 +284,7 @@ describe("events", () => {
     const f = frame();
     expect(f).toContain("lockouts 1");
     expect(f).toContain("frame errors 2");
-    expect(f).toContain("Memory held for clients 3.0 MiB of 1.0 GiB  requests refused for memory 4");
+    expect(f).toContain("Client memory 3.0 MiB of 1.0 GiB  refused 4  top batch 2.0 MiB of 512 MiB");
     expect(f).toMatch(/BAD_CREDENTIALS\s+6\s+wrong user or PIN/);
     expect(f).toMatch(/PIN_LOCKED\s+1\s+the user is locked/);
     expect(f).toContain('warn  frame error {"container":"web"}');

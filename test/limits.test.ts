@@ -290,7 +290,7 @@ describe("slow client: answers pile up (4 MiB queue)", () => {
 
 describe("the memory budget (--memory-budget): bytes held for all clients together", () => {
   test("spent by a client that does not read: requests are refused LIMIT_EXCEEDED, the non-reader is closed after 1 s, then service resumes", async () => {
-    const app = await appliance(["--memory-budget", String(3 * 1024 * 1024)]);
+    const app = await appliance(wholeBudget(3 * 1024 * 1024));
     const good = await bystander(app);
     const slow = askForMiBs(app, { count: 16, gapMs: 1, readAfterSeconds: 30 });
     await until(async () => (await stats(app)).memory.heldBytes > 3 * 1024 * 1024, "the budget to be spent");
@@ -316,7 +316,7 @@ describe("the memory budget (--memory-budget): bytes held for all clients togeth
   }, 20_000);
 
   test("a request still arriving that would overspend it: LIMIT_EXCEEDED, that connection closed, nothing else harmed", async () => {
-    const app = await appliance(["--memory-budget", String(2 * 1024 * 1024)]);
+    const app = await appliance(wholeBudget(2 * 1024 * 1024));
     const good = await bystander(app);
     const conn = await rawSession(app.socketOf("good"), "alice", PIN);
     // an HMAC of 4 MiB, of which 3 MiB are sent: more than the budget while it is still arriving
@@ -363,9 +363,72 @@ describe("the memory budget (--memory-budget): bytes held for all clients togeth
   }, 20_000);
 });
 
+describe("the memory budget: one container cannot spend it for the others (--container-memory-budget)", () => {
+  test("a container whose clients hold their share is refused; another container's large requests are served", async () => {
+    const MiB = 1024 * 1024;
+    const app = await appliance(["--memory-budget", String(16 * MiB)]); // a container's share: 8 MiB
+    const good = await bystander(app);
+    (await app.setupClient("greedy", "mallory", PIN)).close();
+    // 4 connections of container greedy ask for 32 MiB each and take it slowly (64 KiB every 40 ms):
+    // they make progress, so they are not shed, and together they would hold ~20 MiB, more than the budget
+    const greedy = Array.from({ length: 4 }, () =>
+      neverReads(app.socketOf("greedy"), "mallory", encodeRequest("RANDOM", 7, { length: MiB }), {
+        ...SLOW_READER,
+        count: 32,
+        readGapMs: 40,
+      }),
+    );
+    await until(
+      async () => ((await stats(app)).memory.byContainer.greedy ?? 0) > 7 * MiB,
+      "container greedy to hold its share",
+    );
+    let most = 0;
+    for (let i = 0; i < 12; i++) {
+      const data = randomBytes(MiB);
+      const mac = await good.hmac("k", "sha256", data);
+      expect(mac.equals(createHmac("sha256", SECRET).update(data).digest())).toBe(true);
+      const s = await stats(app);
+      most = Math.max(most, s.memory.byContainer.greedy ?? 0);
+      await Bun.sleep(50);
+    }
+    const s = await stats(app);
+    expect(s.memory.containerBudgetBytes).toBe(8 * MiB);
+    // each of its 4 connections may pass the share by the one answer that crossed it
+    expect(most).toBeLessThanOrEqual(12 * MiB);
+    expect(s.memory.refusals).toBeGreaterThanOrEqual(1);
+    expect(app.stderr).not.toContain("disconnecting");
+    for (const g of greedy) g.proc.kill();
+    await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
+    expect((await stats(app)).memory.byContainer).toEqual({});
+    good.close();
+  }, 30_000);
+
+  test("what a refused client is told names its container's share", async () => {
+    const MiB = 1024 * 1024;
+    const app = await applianceWithKey([
+      "--memory-budget",
+      String(16 * MiB),
+      "--container-memory-budget",
+      String(2 * MiB),
+    ]);
+    const conn = await rawSession(app.socketOf("good"), "alice", PIN);
+    // 3 MiB of a 4 MiB HMAC: more than the container's 2 MiB while it is still arriving
+    const request = encodeRequest("HMAC", 50, { keyId: "k", alg: 4, data: randomBytes(4 * MiB) });
+    conn.write(request.subarray(0, 3 * MiB));
+    await conn.waitClosed();
+    const last = conn.frames.at(-1)!;
+    expect({ status: last.status, requestId: last.requestId }).toEqual({
+      status: Status.LIMIT_EXCEEDED,
+      requestId: 0,
+    });
+    expect(String(responseBody(last).message)).toContain("its share of the appliance's memory is 2 MiB");
+    expect((await stats(app)).memory.heldBytes).toBe(0);
+  }, 20_000);
+});
+
 describe("the memory budget: who pays when it is spent", () => {
   test("a client that reads its answers steadily is not taken for a non-reader: it gets every answer", async () => {
-    const app = await appliance(["--memory-budget", String(6 * 1024 * 1024)]);
+    const app = await appliance(wholeBudget(6 * 1024 * 1024));
     const good = await bystander(app);
     // 60 MiB of RANDOMs pipelined, read 64 KiB every 4 ms (~16 MB/s, ~4 s): the budget is near its end
     const reader = askForMiBs(app, { ...SLOW_READER, count: 60, readGapMs: 4 });
@@ -408,7 +471,7 @@ describe("the memory budget: who pays when it is spent", () => {
     // an unknown user's LOGIN still costs a KDF (2^17 here: ~0.3 s); 400 HMACs of 4 KiB, 1.7 MiB in
     // all, wait behind it. They go in whole frames, 8 at a time, so that none is cut across reads
     // (a request still arriving while the budget is spent would close the connection instead)
-    const app = await applianceWithKey(["--memory-budget", String(1024 * 1024), "--kdf-log-n", "17"]);
+    const app = await applianceWithKey([...wholeBudget(1024 * 1024), "--kdf-log-n", "17"]);
     const conn = await rawSession(app.socketOf("good"));
     conn.write(encodeRequest("LOGIN", 2, { user: "nobody", pin: utf8(PIN) }));
     for (let i = 0; i < 400; i += 8) {
@@ -432,7 +495,7 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("requests begun and left without progress are shed, not the client whose request moves", async () => {
-    const app = await appliance(["--memory-budget", String(16 * 1024 * 1024)]);
+    const app = await appliance(wholeBudget(16 * 1024 * 1024));
     const good = await bystander(app);
     const squatters = await Promise.all(
       Array.from({ length: 5 }, () => rawSession(app.socketOf("good"), "alice", PIN)),
@@ -498,7 +561,7 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("shedding clients that make no progress is not cut short: a moving upload is served", async () => {
-    const app = await appliance(["--memory-budget", String(24 * 1024 * 1024)]);
+    const app = await appliance(wholeBudget(24 * 1024 * 1024));
     const good = await bystander(app);
     // 4 clients hold ~4.8 MiB of unread answers each, stalled for more than a second
     const squatters = Array.from({ length: 4 }, () =>
@@ -520,7 +583,7 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 
   test("a request's bytes count once: a client alone within the budget is not refused", async () => {
-    const app = await applianceWithKey(["--memory-budget", String(16 * 1024 * 1024)]);
+    const app = await applianceWithKey(wholeBudget(16 * 1024 * 1024));
     const conn = await rawSession(app.socketOf("good"), "alice", PIN);
     for (let round = 0; round < 3; round++) {
       // a 10 MiB HMAC (a worker hashes it) and a small RANDOM right behind it in the same write
@@ -539,9 +602,20 @@ describe("the memory budget: who pays when it is spent", () => {
   }, 30_000);
 });
 
-async function stats(
-  app: TestAppliance,
-): Promise<{ memory: { heldBytes: number; budgetBytes: number; refusals: number } }> {
+/** A memory budget of `bytes`, all of which container `good` may hold (these tests have one container). */
+function wholeBudget(bytes: number): string[] {
+  return ["--memory-budget", String(bytes), "--container-memory-budget", String(bytes)];
+}
+
+async function stats(app: TestAppliance): Promise<{
+  memory: {
+    heldBytes: number;
+    budgetBytes: number;
+    containerBudgetBytes: number;
+    byContainer: Record<string, number>;
+    refusals: number;
+  };
+}> {
   return (await app.admin("GET", "/v1/stats")).json;
 }
 

@@ -83,7 +83,7 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   const audit = new Auditor(auditLog);
   audit.admin("APPLIANCE_START", VERSION, "OK");
   const bodies = new BodyPool();
-  const memory = new MemoryBudget(config.memoryBudget);
+  const memory = new MemoryBudget(config.memoryBudget, config.containerMemoryBudget);
   metrics.memory = memory;
   const services: Services = {
     config,

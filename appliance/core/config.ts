@@ -22,6 +22,8 @@ export interface ApplianceConfig {
   maxOutboundQueue: number;
   /** Bytes held for all clients together (requests arriving, running, waiting; answers queued). */
   memoryBudget: number;
+  /** The part of memoryBudget one container's connections may hold together; 0 = half of it. */
+  containerMemoryBudget: number;
   /** Largest RANDOM request. */
   maxRandom: number;
   /** Largest KEY_LIST page. */
@@ -65,6 +67,7 @@ export function defaultConfig(dataDir: string, runDir: string): ApplianceConfig 
     keyCacheLimit: 10_000,
     maxOutboundQueue: 64 * 1024 * 1024,
     memoryBudget: defaultMemoryBudget(totalmem()),
+    containerMemoryBudget: 0,
     maxRandom: 1024 * 1024,
     maxListPage: 10_000,
     auditRequired: false,

@@ -7,8 +7,9 @@
  * answered LIMIT_EXCEEDED at once. A connection stops being read while its queued answers pass
  * OUTBOUND_HOLD or its running requests' bodies pass RUNNING_HOLD, until they drain; a client that
  * lets `maxOutboundQueue` bytes pile up all the same is dropped. Every byte a connection holds counts in
- * the appliance's memory budget (memory-budget.ts); while the budget is spent, requests are answered
- * LIMIT_EXCEEDED and a connection that would hold more of a request still arriving is closed.
+ * the appliance's memory budget and in its container's share of it (memory-budget.ts); while either is
+ * spent, requests are answered LIMIT_EXCEEDED and a connection that would hold more of a request still
+ * arriving is closed.
  */
 import type { Socket } from "bun";
 import { decodeBody, decodeSplitBody, encodeError, encodeFrame, StringMemo } from "../../protocol/codec.ts";
@@ -18,7 +19,7 @@ import { Outbound } from "../../protocol/outbound.ts";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import type { Idleable } from "./limits.ts";
 import type { Logger } from "./log.ts";
-import type { BudgetHolder, MemoryBudget } from "./memory-budget.ts";
+import type { BudgetHolder, MemoryShare } from "./memory-budget.ts";
 import type { ContainerCounters, Metrics } from "./metrics.ts";
 import { BARRIERS, HANDLERS, operationKind, SPLIT_OPERATIONS } from "./operations/index.ts";
 import type { Services } from "./services.ts";
@@ -73,8 +74,6 @@ const PROGRESS_BYTES = 64 * 1024;
 /** What a request waiting behind a barrier or a hold costs besides its body (objects, copies). */
 const WAITING_FRAME_COST = 256;
 
-const MiB = (n: number) => `${Math.ceil(n / (1024 * 1024))} MiB`;
-
 export class Connection implements Idleable, BudgetHolder {
   readonly session: Session;
   /** performance.now() of the last request, or of answer bytes the client took: for the idle sweep. */
@@ -96,14 +95,15 @@ export class Connection implements Idleable, BudgetHolder {
   private runningBytes = 0;
   /** The part of a request still arriving that heldBytes counts. */
   private partialCharged = 0;
-  /** What this connection counts in the memory budget. */
+  /** What this connection counts in the memory budget (and its container's share of it). */
   heldBytes = 0;
   /** performance.now() of the client's last progress: a request received, PROGRESS_BYTES of one, answer bytes taken. */
   progressAt = performance.now();
   private receivedSinceProgress = 0;
   /** Whether the budget watches it: it holds a request begun, or answers its full socket did not take. */
   private watched = false;
-  private readonly memory: MemoryBudget;
+  /** Its container's share of the memory budget. */
+  private readonly memory: MemoryShare;
   private closed = false;
   /** The client half-closed (sent FIN, still reading): answer what it sent, then close. */
   private peerEnded = false;
@@ -128,7 +128,7 @@ export class Connection implements Idleable, BudgetHolder {
       services.bodies,
       KEEP_SPLIT,
     );
-    this.memory = services.memory;
+    this.memory = services.memory.share(container.name);
     this.outboundHold = Math.min(OUTBOUND_HOLD, services.config.maxOutboundQueue / 2);
     this.outbound = new Outbound((bytes) => socket.write(bytes), {
       bytes: (delta) => this.onOutboundBytes(delta),
@@ -363,7 +363,7 @@ export class Connection implements Idleable, BudgetHolder {
   private finished(bytes: number): void {
     this.runningBytes -= bytes;
     this.heldBytes -= bytes;
-    this.memory.used -= bytes;
+    this.memory.add(-bytes);
     this.mayRelease();
   }
 
@@ -371,7 +371,7 @@ export class Connection implements Idleable, BudgetHolder {
   private charge(delta: number): void {
     if (this.cleanedUp) return;
     this.heldBytes += delta;
-    this.memory.used += delta;
+    this.memory.add(delta);
   }
 
   private progressed(now: number): void {
@@ -417,17 +417,14 @@ export class Connection implements Idleable, BudgetHolder {
     if (!grew || !this.memory.over || this.memory.shed()) return;
     throw new VhsmError(
       Status.LIMIT_EXCEEDED,
-      `the appliance is short of memory for requests (${MiB(this.memory.used)} held for clients, budget ${MiB(this.memory.limit)}); send it again later`,
+      `the appliance is short of memory for requests (${this.memory.shortage()}); send it again later`,
     );
   }
 
   private refuseForMemory(frame: Frame): void {
     this.memory.shed();
     this.metrics.memoryRefusals++;
-    this.refuse(
-      frame,
-      `the appliance is short of memory (${MiB(this.memory.used)} held for clients, budget ${MiB(this.memory.limit)}); try again later`,
-    );
+    this.refuse(frame, `the appliance is short of memory (${this.memory.shortage()}); try again later`);
   }
 
   /** The budget's verdict on a client that made no progress while holding memory: say why, then close. */
@@ -613,9 +610,10 @@ export class Connection implements Idleable, BudgetHolder {
     this.releaseSession();
     this.outbound.close();
     // what workers still hash stays counted until they are done (finished)
-    this.memory.used -= this.heldBytes - this.runningBytes;
+    this.memory.add(-(this.heldBytes - this.runningBytes));
     this.heldBytes = this.runningBytes;
     this.watch(false);
+    this.memory.release();
     this.onClose(this);
   }
 

@@ -3,7 +3,10 @@
  * waiting or being worked on (a worker hashing a 16 MiB body), and answers queued for clients that read
  * slowly. Each connection bounds its own share (connection.ts: it stops reading while its answers or
  * its running requests pile up); this bounds them all together, so that thousands of connections cannot
- * add up to an out-of-memory kill. What happens when the budget is spent:
+ * add up to an out-of-memory kill, and each container to a part of it (`containerLimit`, half by
+ * default), so that one container's clients cannot spend it all and starve the others: the budget left
+ * is never less than what one container may not take. What happens when the budget or a container's
+ * share of it is spent (the share: to that container's connections only):
  *   - requests are answered LIMIT_EXCEEDED instead of being run or queued;
  *   - connections whose clients have made no progress for STALLED_MS — taken none of their queued
  *     answers, sent nothing more of a request they began — are closed, those holding most first
@@ -33,19 +36,45 @@ const SHED_EVERY_MS = 100;
 export class MemoryBudget {
   /** Bytes held over all connections. */
   used = 0;
-  /** Connections holding what only their client can free: a request begun, or answers not taken. */
-  private readonly watched = new Set<BudgetHolder>();
+  /** The most one container's connections may hold together. */
+  readonly containerLimit: number;
+  /** Containers holding memory or with connections open, by name. */
+  private readonly shares = new Map<string, MemoryShare>();
   private lastShed = Number.NEGATIVE_INFINITY;
 
-  constructor(readonly limit: number) {}
+  /** `containerLimit` 0: half the budget. */
+  constructor(
+    readonly limit: number,
+    containerLimit = 0,
+  ) {
+    this.containerLimit = containerLimit > 0 ? Math.min(containerLimit, limit) : Math.floor(limit / 2);
+  }
 
   get over(): boolean {
     return this.used > this.limit;
   }
 
-  watch(holder: BudgetHolder, watched: boolean): void {
-    if (watched) this.watched.add(holder);
-    else this.watched.delete(holder);
+  /** The share of container `name`, for one more connection of it (give it back with MemoryShare.release). */
+  share(name: string): MemoryShare {
+    let s = this.shares.get(name);
+    if (!s) {
+      s = new MemoryShare(this, name);
+      this.shares.set(name, s);
+    }
+    s.connections++;
+    return s;
+  }
+
+  /** Bytes held by each container's connections (those holding none are left out). */
+  byContainer(): Map<string, number> {
+    const out = new Map<string, number>();
+    for (const [name, s] of this.shares) if (s.used > 0) out.set(name, s.used);
+    return out;
+  }
+
+  /** @internal a share no connection holds and that holds nothing is forgotten. */
+  forget(s: MemoryShare): void {
+    if (s.connections === 0 && s.used === 0 && this.shares.get(s.name) === s) this.shares.delete(s.name);
   }
 
   /**
@@ -55,18 +84,91 @@ export class MemoryBudget {
   shed(now = performance.now()): boolean {
     if (!this.over) return true;
     if (now - this.lastShed < SHED_EVERY_MS) return false;
-    const candidates = [...this.watched]
-      .filter((h) => now - h.progressAt >= STALLED_MS && !h.pausedByAppliance)
-      .sort((a, b) => b.heldBytes - a.heldBytes);
-    for (const h of candidates) {
-      if (!this.over) break;
-      h.shedForMemory();
-    }
+    const watched: BudgetHolder[] = [];
+    for (const s of this.shares.values()) for (const h of s.watched) watched.push(h);
+    shedStalled(watched, now, () => this.over);
     // rate-limit only scans that found nothing more to shed
     if (this.over) this.lastShed = now;
     return !this.over;
   }
 }
+
+/** What one container's connections hold, within the budget. */
+export class MemoryShare {
+  used = 0;
+  connections = 0;
+  /** Its connections holding what only their client can free: a request begun, or answers not taken. */
+  readonly watched = new Set<BudgetHolder>();
+  private lastShed = Number.NEGATIVE_INFINITY;
+
+  constructor(
+    readonly budget: MemoryBudget,
+    readonly name: string,
+  ) {}
+
+  get limit(): number {
+    return this.budget.containerLimit;
+  }
+
+  /** This container holds more than its share. */
+  get overShare(): boolean {
+    return this.used > this.budget.containerLimit;
+  }
+
+  /** Its connections may hold no more: its share or the whole budget is spent. */
+  get over(): boolean {
+    return this.used > this.budget.containerLimit || this.budget.used > this.budget.limit;
+  }
+
+  add(delta: number): void {
+    this.used += delta;
+    this.budget.used += delta;
+    if (this.used === 0 && this.connections === 0) this.budget.forget(this);
+  }
+
+  watch(holder: BudgetHolder, watched: boolean): void {
+    if (watched) this.watched.add(holder);
+    else this.watched.delete(holder);
+  }
+
+  /** One connection of the container is gone (what it still holds stays counted until given back). */
+  release(): void {
+    this.connections--;
+    this.budget.forget(this);
+  }
+
+  /**
+   * Sheds this container's stalled connections while it is over its share, then anyone's while the
+   * budget is spent (MemoryBudget.shed). Returns whether its connections may hold more again.
+   */
+  shed(now = performance.now()): boolean {
+    if (this.overShare && now - this.lastShed >= SHED_EVERY_MS) {
+      shedStalled([...this.watched], now, () => this.overShare);
+      if (this.overShare) this.lastShed = now;
+    }
+    return this.budget.shed(now) && !this.overShare;
+  }
+
+  /** Why its connections may hold no more, for a client's error message. */
+  shortage(): string {
+    return this.overShare
+      ? `its container holds ${MiB(this.used)} for its clients, its share of the appliance's memory is ${MiB(this.limit)}`
+      : `${MiB(this.budget.used)} held for clients, budget ${MiB(this.budget.limit)}`;
+  }
+}
+
+/** Sheds the holders stalled for STALLED_MS, largest first, while `over()`. */
+function shedStalled(holders: BudgetHolder[], now: number, over: () => boolean): void {
+  const candidates = holders
+    .filter((h) => now - h.progressAt >= STALLED_MS && !h.pausedByAppliance)
+    .sort((a, b) => b.heldBytes - a.heldBytes);
+  for (const h of candidates) {
+    if (!over()) break;
+    h.shedForMemory();
+  }
+}
+
+export const MiB = (n: number) => `${Math.ceil(n / (1024 * 1024))} MiB`;
 
 /** The default budget: a quarter of the machine's memory, at most 1 GiB. */
 export function defaultMemoryBudget(totalMemory: number): number {

@@ -67,7 +67,12 @@ export class Metrics {
   /** Requests answered LIMIT_EXCEEDED because the memory budget was spent (memory-budget.ts). */
   memoryRefusals = 0;
   /** The memory budget, read for the stats (set by the appliance). */
-  memory: { readonly used: number; readonly limit: number } = { used: 0, limit: 0 };
+  memory: {
+    readonly used: number;
+    readonly limit: number;
+    readonly containerLimit: number;
+    byContainer(): Map<string, number>;
+  } = { used: 0, limit: 0, containerLimit: 0, byContainer: () => new Map() };
   /** Signatures made by the signing worker threads (the rest were made on the main thread). */
   workerSignatures = 0;
   connectionsTotal = 0;

@@ -48,7 +48,14 @@ export interface StatsSnapshot {
   lockouts: number;
   connectionsTotal: number;
   /** Bytes held for clients against the memory budget; absent from older appliances. */
-  memory?: { heldBytes: number; budgetBytes: number; refusals: number };
+  memory?: {
+    heldBytes: number;
+    budgetBytes: number;
+    refusals: number;
+    /** The most one container may hold, and what each holding some holds (absent from older appliances). */
+    containerBudgetBytes?: number;
+    byContainer?: Record<string, number>;
+  };
   /** Absent from appliances older than the dashboard. */
   events?: EventEntry[];
 }

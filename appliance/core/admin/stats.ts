@@ -21,7 +21,13 @@ export function statsSnapshot(m: Metrics, status: Record<string, unknown>) {
     containers: Object.fromEntries(m.byContainer),
     frameErrors: m.frameErrors,
     lockouts: m.lockouts,
-    memory: { heldBytes: m.memory.used, budgetBytes: m.memory.limit, refusals: m.memoryRefusals },
+    memory: {
+      heldBytes: m.memory.used,
+      budgetBytes: m.memory.limit,
+      containerBudgetBytes: m.memory.containerLimit,
+      byContainer: Object.fromEntries(m.memory.byContainer()),
+      refusals: m.memoryRefusals,
+    },
     connectionsTotal: m.connectionsTotal,
     events: m.recentLog.slice(-RECENT_EVENTS),
   };
@@ -65,6 +71,19 @@ export function prometheusText(m: Metrics, status: Record<string, unknown>): str
   out.push(`vhsm_client_memory_bytes ${m.memory.used}`);
   metric("vhsm_client_memory_budget_bytes", "gauge", "The budget for bytes held for clients.");
   out.push(`vhsm_client_memory_budget_bytes ${m.memory.limit}`);
+  metric(
+    "vhsm_container_memory_bytes",
+    "gauge",
+    "Bytes held for clients, by container (those holding some).",
+  );
+  for (const [k, v] of m.memory.byContainer())
+    out.push(`vhsm_container_memory_bytes{container="${esc(k)}"} ${v}`);
+  metric(
+    "vhsm_container_memory_budget_bytes",
+    "gauge",
+    "The most one container's clients may hold together.",
+  );
+  out.push(`vhsm_container_memory_budget_bytes ${m.memory.containerLimit}`);
   metric("vhsm_memory_refusals_total", "counter", "Requests refused because the memory budget was spent.");
   out.push(`vhsm_memory_refusals_total ${m.memoryRefusals}`);
   metric("vhsm_worker_signatures_total", "counter", "Signatures made by signing worker threads.");

@@ -42,12 +42,13 @@ export function Events(props: {
       </Text>
       {s?.memory ? (
         <Text wrap="truncate">
-          {"Memory held for clients "}
+          {"Client memory "}
           <Text color={s.memory.heldBytes > 0.8 * s.memory.budgetBytes ? t.warn : undefined}>
             {`${f.bytes(s.memory.heldBytes)} of ${f.bytes(s.memory.budgetBytes)}`}
           </Text>
-          {"  requests refused for memory "}
+          {"  refused "}
           <Text color={s.memory.refusals ? t.warn : undefined}>{f.count(s.memory.refusals)}</Text>
+          <TopHolder memory={s.memory} />
         </Text>
       ) : null}
       <Text bold wrap="truncate">
@@ -75,5 +76,21 @@ export function Events(props: {
         </Text>
       ))}
     </Box>
+  );
+}
+
+/** The container holding most of the memory, against its share (when the appliance tells). */
+function TopHolder(props: { memory: NonNullable<StatsSnapshot["memory"]> }) {
+  const t = useTheme();
+  const { byContainer, containerBudgetBytes } = props.memory;
+  const top = Object.entries(byContainer ?? {}).sort((a, b) => b[1] - a[1])[0];
+  if (!top || !containerBudgetBytes) return null;
+  return (
+    <>
+      {"  top "}
+      <Text color={top[1] > 0.8 * containerBudgetBytes ? t.warn : undefined}>
+        {`${top[0]} ${f.bytes(top[1])} of ${f.bytes(containerBudgetBytes)}`}
+      </Text>
+    </>
   );
 }
