@@ -70,9 +70,32 @@ describe("Accounts", () => {
     expect(users.failedAttempts(user.id)).toBe(0);
   });
 
-  test("an unknown user is BAD_CREDENTIALS and creates no counter anywhere", async () => {
+  test("an unknown user is BAD_CREDENTIALS and creates no row", async () => {
     expect(await code(accounts.login(container, "ghost", pin("any-pin")))).toBe("BAD_CREDENTIALS");
     expect(users.list(container.id)).toEqual([]);
+  });
+
+  test("guesses at a name that is no user end in PIN_LOCKED as for a user: the answers do not tell which names exist", async () => {
+    await accounts.createUser(container, "real", pin("right-pin"));
+    const guess = (name: string) =>
+      Promise.all(
+        Array.from({ length: 10 }, (_, i) => code(accounts.login(container, name, pin(`guess-${i}`)))),
+      );
+    const [real, ghost] = await Promise.all([guess("real"), guess("ghost")]);
+    expect(ghost).toEqual(real);
+    expect(ghost.filter((r) => r === "BAD_CREDENTIALS").length).toBe(3);
+    expect(ghost.filter((r) => r === "PIN_LOCKED").length).toBe(7);
+    const messages = await Promise.all(
+      ["real", "ghost"].map((name) =>
+        accounts.login(container, name, pin("any-pin")).catch((e: Error) => e.message.replace(name, "NAME")),
+      ),
+    );
+    expect(messages[1]).toBe(messages[0]);
+    // another container's same name is not locked; a user created with the name starts afresh
+    const other = new ContainerStore(db).enroll("other", null, null).row;
+    expect(await code(accounts.login(other, "ghost", pin("any-pin")))).toBe("BAD_CREDENTIALS");
+    await accounts.createUser(container, "ghost", pin("ghost-pin"));
+    expect(await code(accounts.login(container, "ghost", pin("ghost-pin")))).toBe("OK");
   });
 
   test("a user removed while its login waited in line is refused", async () => {

@@ -27,6 +27,13 @@ export class Accounts {
   private readonly checking = new Map<number, Promise<void>>();
   /** A fixed dummy user so that an unknown user name costs the same KDF time as a real one. */
   private readonly dummyKdf = newKdfParams();
+  /**
+   * Wrong guesses at names that are no user, by container id and name: such a name is locked after
+   * maxPinAttempts of them, like a real user, so that PIN_LOCKED does not tell a guesser which names
+   * exist. In memory and bounded (the oldest forgotten first): what it costs to flush it, a KDF per
+   * name, is what a guesser would spend to tell them apart.
+   */
+  private readonly ghostAttempts = new Map<string, number>();
 
   constructor(
     private readonly users: UserStore,
@@ -50,6 +57,7 @@ export class Accounts {
     let id: number;
     try {
       id = this.users.create(container.id, name, kdf, wrapped);
+      this.ghostAttempts.delete(ghostKey(container, name));
     } catch (err) {
       // the container may have been wiped while the KDF ran: its row is gone (FOREIGN KEY failure)
       if (/FOREIGN KEY/i.test((err as Error)?.message ?? "")) {
@@ -72,7 +80,9 @@ export class Accounts {
     const dataKey = randomBytes(32);
     const wrapped = seal(this.masterKey.get(true), dataKey, serviceKeyAad(container.name, name));
     dataKey.fill(0);
-    return this.users.byId(this.users.create(container.id, name, SERVICE_KDF, wrapped))!;
+    const id = this.users.create(container.id, name, SERVICE_KDF, wrapped);
+    this.ghostAttempts.delete(ghostKey(container, name));
+    return this.users.byId(id)!;
   }
 
   private openServiceVault(container: ContainerRow, user: UserRow, pin: Uint8Array): UserVault {
@@ -111,10 +121,7 @@ export class Accounts {
   /** Checks the PIN and returns the user's vault (opened or shared); the caller must `release` it. */
   async login(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
     const user = this.users.byName(container.id, name);
-    if (!user) {
-      await deriveKey(pin, this.dummyKdf);
-      throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
-    }
+    if (!user) return this.guessedName(container, name, pin);
     if (isServiceUser(user.kdf)) return this.openServiceVault(container, user, pin);
     const open_ = this.vaults.get(user.id);
     if (open_) return this.loginToOpenVault(open_, user, pin);
@@ -135,6 +142,18 @@ export class Accounts {
     } finally {
       if (this.checking.get(user.id) === tail) this.checking.delete(user.id);
     }
+  }
+
+  /** A login as a name that is no user: as slow as a wrong PIN, and locked like a user's (ghostAttempts). */
+  private async guessedName(container: ContainerRow, name: string, pin: Uint8Array): Promise<never> {
+    const key = ghostKey(container, name);
+    const attempts = this.ghostAttempts.get(key) ?? 0;
+    if (attempts >= this.options.maxPinAttempts) throw this.locked(name);
+    this.ghostAttempts.set(key, attempts + 1);
+    if (this.ghostAttempts.size > MAX_GHOSTS)
+      this.ghostAttempts.delete(this.ghostAttempts.keys().next().value!);
+    await deriveKey(pin, this.dummyKdf);
+    throw this.wrongPin();
   }
 
   private async unlockVault(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
@@ -240,6 +259,11 @@ export class Accounts {
     return new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
   }
 }
+
+/** How many names that are no user ghostAttempts remembers. */
+const MAX_GHOSTS = 10_000;
+
+const ghostKey = (container: ContainerRow, name: string) => `${container.id}\0${name}`;
 
 /** A fresh data key wrapped under `pin`: for new users and for PIN resets (which lose the old keys). */
 export async function wrapNewDataKey(
