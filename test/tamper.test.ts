@@ -11,6 +11,9 @@ import { createHmac, randomBytes } from "node:crypto";
 import { copyFileSync, existsSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { spawnSync } from "bun";
+import { aadOf, open, seal } from "../appliance/core/crypto/aead.ts";
+import { deriveKey, parseKdfParams } from "../appliance/core/crypto/kdf.ts";
+import { dataKeyAad } from "../appliance/core/vault.ts";
 import { BUN, ROOT, startTestAppliance, type TestAppliance, tempDir } from "./support/appliance.ts";
 
 const PIN = "same-pin-everywhere";
@@ -319,6 +322,100 @@ describe("a key's size edited on disk", () => {
       } finally {
         again.close();
       }
+    } finally {
+      await app.dispose();
+    }
+  });
+});
+
+describe("a key's rotation period and creation time edited on disk", () => {
+  test("switching off automatic rotation or moving the creation time: TAMPERED, not obeyed", async () => {
+    const app = await startTestAppliance();
+    try {
+      const c = await app.setupClient("rot", "alice", PIN);
+      for (const id of ["stop-rotating", "never-old", "control"]) {
+        const secret = randomBytes(32);
+        secrets.set(`rot/alice/${id}`, secret);
+        await c.keys.import(secret, { id });
+        await c.keys.update(id, { rotateEverySeconds: 3600 }); // the policy update reseals the row
+      }
+      c.close();
+      await editStore(app, (db) => {
+        db.run("UPDATE keys SET rotate_every = 0 WHERE id = ?", [
+          rowOf(db, "rot", "alice", "stop-rotating").id,
+        ]);
+        db.run("UPDATE keys SET created = created + 1e12 WHERE id = ?", [
+          rowOf(db, "rot", "alice", "never-old").id,
+        ]);
+      });
+      expect(await use(app, "rot", "alice", "stop-rotating")).toBe("TAMPERED");
+      expect(await use(app, "rot", "alice", "never-old")).toBe("TAMPERED");
+      expect(await use(app, "rot", "alice", "control")).toBe("OK");
+    } finally {
+      await app.dispose();
+    }
+  });
+
+  test("a store from before they were sealed keeps working; each row is resealed at its first use, and binds them from then on", async () => {
+    const app = await startTestAppliance();
+    try {
+      const c = await app.setupClient("old", "alice", PIN);
+      const secret = randomBytes(32);
+      secrets.set("old/alice/k", secret);
+      await c.keys.import(secret, { id: "k" });
+      c.close();
+      // what an appliance before seal format 3 wrote: the v2 AAD, without creation time and rotation period
+      const dataKey = async (db: Database) => {
+        const u = db.query("SELECT kdf, wrapped_key FROM users WHERE name = 'alice'").get() as {
+          kdf: string;
+          wrapped_key: Uint8Array;
+        };
+        const kek = await deriveKey(Buffer.from(PIN), parseKdfParams(u.kdf));
+        return open(kek, u.wrapped_key, dataKeyAad("old", "alice"))!;
+      };
+      await app.stop();
+      const db = new Database(join(app.dataDir, "vhsm.db"));
+      try {
+        const key = await dataKey(db);
+        const row = rowOf(db, "old", "alice", "k") as unknown as Record<string, number> & {
+          material: Uint8Array;
+        };
+        const aad = (label: string, ...extra: number[]) =>
+          aadOf(
+            label,
+            "old",
+            "alice",
+            "k",
+            row.version!,
+            row.type!,
+            row.usage!,
+            row.flags!,
+            row.min_version!,
+            ...extra,
+          );
+        const material = open(key, row.material, aad("vhsm:key:v3", row.rotate_every!, row.created!))!;
+        expect(material.equals(secret)).toBe(true);
+        db.run("UPDATE keys SET material = ?, seal = 2 WHERE id = ?", [
+          seal(key, material, aad("vhsm:key:v2")),
+          row.id!,
+        ]);
+      } finally {
+        db.close();
+      }
+      await app.start();
+      const sealOf = () => {
+        const look = new Database(join(app.dataDir, "vhsm.db"), { readonly: true });
+        try {
+          return (look.query("SELECT seal FROM keys WHERE key_id = 'k'").get() as { seal: number }).seal;
+        } finally {
+          look.close();
+        }
+      };
+      expect(sealOf()).toBe(2);
+      expect(await use(app, "old", "alice", "k")).toBe("OK");
+      expect(sealOf()).toBe(3);
+      await editStore(app, (db) => db.run("UPDATE keys SET rotate_every = 60 WHERE key_id = 'k'"));
+      expect(await use(app, "old", "alice", "k")).toBe("TAMPERED");
     } finally {
       await app.dispose();
     }

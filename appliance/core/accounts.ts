@@ -10,6 +10,7 @@ import { deriveKey, newKdfParams, parseKdfParams } from "./crypto/kdf.ts";
 import { checkPin, checkUserName } from "./ids.ts";
 import { isServiceUser, type MasterKey, SERVICE_KDF } from "./master-key.ts";
 import type { ContainerRow } from "./store/containers.ts";
+import type { KeyRow } from "./store/keys.ts";
 import type { UserRow, UserStore } from "./store/users.ts";
 import { dataKeyAad, type LoadedKey, pinVerifier, serviceKeyAad, UserVault } from "./vault.ts";
 
@@ -19,6 +20,8 @@ export interface AccountsOptions {
   keyCacheLimit: number;
   /** Called for each decrypted key a vault lets go of (evicted, forgotten, or the vault closed). */
   keyDropped?: (key: LoadedKey) => void;
+  /** Called with a legacy key row opened by a vault and its material resealed in the current format. */
+  keyResealed?: (row: KeyRow, material: Uint8Array) => void;
 }
 
 export class Accounts {
@@ -112,6 +115,7 @@ export class Accounts {
       pinVerifier(pin),
       this.options.keyCacheLimit,
       this.options.keyDropped,
+      this.options.keyResealed,
     );
     vault.sessions = 1;
     this.vaults.set(user.id, vault);

@@ -72,6 +72,18 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
       keyCacheLimit: config.keyCacheLimit,
       // a signing worker's copy of a key goes when the vault's does
       keyDropped: (key) => key.privateKey && signWorkers?.release(key.privateKey),
+      // a row from before seal format 3 is stored resealed the first time it opens (vault.ts)
+      keyResealed: (row, material) => {
+        try {
+          keys.reseal(row, material);
+        } catch (err) {
+          log.warn("could not store a key resealed in the current format; it stays in the older one", {
+            key: row.key_id,
+            version: row.version,
+            error: String((err as Error)?.message ?? err),
+          });
+        }
+      },
     },
     new MasterKey(config.masterKeyFile),
   );

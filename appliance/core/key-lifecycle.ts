@@ -55,8 +55,9 @@ export function storeNewKey(svc: Services, vault: UserVault, k: NewKey): string 
   if (svc.keys.exists(vault.userId, k.id)) {
     throw new VhsmError(Status.KEY_ID_OCCUPIED, `key id ${k.id} is already in use`);
   }
-  const policy = { usage: k.usage, flags: k.flags, min_version: 1 };
-  const sealed = vault.sealKey({ keyId: k.id, version: 1, type: k.type, policy }, k.material);
+  const policy = { usage: k.usage, flags: k.flags, min_version: 1, rotate_every: k.rotateEvery };
+  const created = Date.now();
+  const sealed = vault.sealKey({ keyId: k.id, version: 1, type: k.type, created, policy }, k.material);
   const inserted = svc.keys.insert({
     user_id: vault.userId,
     key_id: k.id,
@@ -64,8 +65,7 @@ export function storeNewKey(svc: Services, vault: UserVault, k: NewKey): string 
     type: k.type,
     bits: k.bits,
     material: sealed,
-    created: Date.now(),
-    rotate_every: k.rotateEvery,
+    created,
     ...policy,
   });
   if (!inserted) throw new VhsmError(Status.KEY_ID_OCCUPIED, `key id ${k.id} is already in use`);
@@ -106,8 +106,9 @@ export function rotateKey(svc: Services, vault: UserVault, keyId: string, made?:
   const material = made ? made.material : spec.generate(bits).material;
   const version = latest.version + 1;
   try {
-    const sealed = vault.sealKey({ keyId, version, type: latest.type, policy: latest }, material);
-    svc.keys.insert({ ...latest, version, material: sealed, created: Date.now() });
+    const created = Date.now();
+    const sealed = vault.sealKey({ keyId, version, type: latest.type, created, policy: latest }, material);
+    svc.keys.insert({ ...latest, version, material: sealed, created });
   } finally {
     if (!made) material.fill(0);
   }
@@ -122,7 +123,8 @@ export function applyPolicy(svc: Services, vault: UserVault, keyId: string, poli
   for (const row of rows) {
     const material = vault.openKey(row);
     try {
-      resealed.set(row.id, vault.sealKey({ keyId, version: row.version, type: row.type, policy }, material));
+      const fields = { keyId, version: row.version, type: row.type, created: row.created, policy };
+      resealed.set(row.id, vault.sealKey(fields, material));
     } finally {
       material.fill(0);
     }

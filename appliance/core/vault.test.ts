@@ -1,19 +1,31 @@
 import { expect, test } from "bun:test";
 import { randomBytes } from "node:crypto";
 import { KeyType } from "../../protocol/messages.ts";
-import type { KeyRow } from "./store/keys.ts";
-import { type LoadedKey, pinVerifier, UserVault } from "./vault.ts";
+import { seal } from "./crypto/aead.ts";
+import { type KeyRow, LEGACY_SEAL_FORMAT, SEAL_FORMAT } from "./store/keys.ts";
+import { keyAad, type LoadedKey, pinVerifier, UserVault } from "./vault.ts";
 
 /** A vault with a tiny cache, and a sealed HMAC key row per (key id, version). */
 function setup(limit: number) {
   const dropped: string[] = [];
-  const vault = new UserVault(1, "c", "u", randomBytes(32), pinVerifier(Buffer.from("pin")), limit, (k) =>
-    dropped.push(`${k.keyId}#${k.version}`),
+  const resealed: { row: KeyRow; material: Uint8Array }[] = [];
+  const dataKey = randomBytes(32);
+  const vault = new UserVault(
+    1,
+    "c",
+    "u",
+    Buffer.from(dataKey),
+    pinVerifier(Buffer.from("pin")),
+    limit,
+    (k) => dropped.push(`${k.keyId}#${k.version}`),
+    (row, material) => resealed.push({ row, material }),
   );
   let id = 1;
+  const created = 1_700_000_000_000;
   const row = (keyId: string, version = 1): KeyRow => {
-    const policy = { usage: 0xffff, flags: 0, min_version: 0 };
-    const material = vault.sealKey({ keyId, version, type: KeyType.HMAC, policy }, randomBytes(32));
+    const policy = { usage: 0xffff, flags: 0, min_version: 0, rotate_every: 0 };
+    const fields = { keyId, version, type: KeyType.HMAC, created, policy };
+    const material = vault.sealKey(fields, randomBytes(32));
     return {
       id: id++,
       user_id: 1,
@@ -22,15 +34,54 @@ function setup(limit: number) {
       type: KeyType.HMAC,
       bits: 256,
       material,
-      created: Date.now(),
+      created,
       last_used: 0,
       use_count: 0,
-      rotate_every: 0,
+      seal: SEAL_FORMAT,
       ...policy,
     };
   };
-  return { vault, row, dropped };
+  /** A row as an appliance before seal format 3 wrote it. */
+  const legacyRow = (keyId: string): KeyRow => {
+    const r = row(keyId);
+    const fields = { keyId, version: 1, type: KeyType.HMAC, created, policy: r };
+    const aad = keyAad("c", "u", fields, LEGACY_SEAL_FORMAT);
+    return { ...r, material: seal(dataKey, randomBytes(32), aad), seal: LEGACY_SEAL_FORMAT };
+  };
+  return { vault, row, legacyRow, dropped, resealed };
 }
+
+const tampered = (f: () => unknown) => {
+  try {
+    f();
+  } catch (err) {
+    return (err as { code?: string }).code;
+  }
+  return "opened";
+};
+
+test("a key's creation time and rotation period are sealed: editing either, or marking the row legacy, is TAMPERED", () => {
+  const { vault, row } = setup(10);
+  expect(tampered(() => vault.openKey(row("a")))).toBe("opened");
+  expect(tampered(() => vault.openKey({ ...row("a"), rotate_every: 0x7fffffff }))).toBe("TAMPERED");
+  expect(tampered(() => vault.openKey({ ...row("a"), created: Date.now() + 1e12 }))).toBe("TAMPERED");
+  expect(tampered(() => vault.openKey({ ...row("a"), seal: LEGACY_SEAL_FORMAT }))).toBe("TAMPERED");
+  expect(tampered(() => vault.openKey({ ...row("a"), seal: 7 }))).toBe("TAMPERED");
+});
+
+test("a row sealed before format 3 opens, and is resealed once in the current format, which binds it", () => {
+  const { vault, legacyRow, resealed } = setup(10);
+  const old = legacyRow("a");
+  const before = vault.openKey(old);
+  expect(resealed).toHaveLength(1);
+  expect(resealed[0]!.row).toBe(old);
+  const upgraded: KeyRow = { ...old, material: resealed[0]!.material, seal: SEAL_FORMAT };
+  expect(vault.openKey(upgraded).equals(before)).toBe(true);
+  expect(resealed).toHaveLength(1); // the upgraded row is not resealed again
+  expect(tampered(() => vault.openKey({ ...upgraded, rotate_every: 60 }))).toBe("TAMPERED");
+  // what format 2 never bound, it still does not: the reason to reseal
+  expect(tampered(() => vault.openKey({ ...old, rotate_every: 60 }))).toBe("opened");
+});
 
 const ids = (keys: (LoadedKey | undefined)[]) => keys.map((k) => (k ? `${k.keyId}#${k.version}` : "-"));
 

@@ -3,15 +3,18 @@
  * sessions of that user and zeroed when the last one ends.
  *
  * Every key version is sealed under the data key with an AAD binding container, user, key id,
- * version, type and the security-relevant policy (usage, flags, minimum version): a row moved to
- * another user or with its policy edited on disk fails to open.
+ * version, type, creation time and the policy (usage, flags, minimum version, rotation period): a row
+ * moved to another user or with its policy edited on disk fails to open. Rows sealed before the
+ * creation time and rotation period were bound (seal format 2) still open, and are resealed in the
+ * current format the first time they do (`resealed`): a store upgraded in place binds them from its
+ * users' next uses on.
  */
 import { createHmac, type KeyObject, randomBytes } from "node:crypto";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { aadOf, open, seal } from "./crypto/aead.ts";
 import { safeEqual } from "./crypto/hash.ts";
 import { keyObjects, keyTypeSpec } from "./key-types.ts";
-import type { KeyPolicy, KeyRow } from "./store/keys.ts";
+import { type KeyPolicy, type KeyRow, LEGACY_SEAL_FORMAT, SEAL_FORMAT } from "./store/keys.ts";
 
 export interface LoadedKey {
   rowId: number;
@@ -52,12 +55,27 @@ export interface SealedFields {
   keyId: string;
   version: number;
   type: number;
-  policy: Pick<KeyPolicy, "usage" | "flags" | "min_version">;
+  /** ms since the epoch, as stored: when the version was made (rotation is reckoned from it). */
+  created: number;
+  policy: KeyPolicy;
 }
 
-export function keyAad(container: string, user: string, f: SealedFields): Uint8Array {
+export function keyAad(container: string, user: string, f: SealedFields, format = SEAL_FORMAT): Uint8Array {
+  if (format === LEGACY_SEAL_FORMAT) {
+    return aadOf(
+      "vhsm:key:v2",
+      container,
+      user,
+      f.keyId,
+      f.version,
+      f.type,
+      f.policy.usage,
+      f.policy.flags,
+      f.policy.min_version,
+    );
+  }
   return aadOf(
-    "vhsm:key:v2",
+    "vhsm:key:v3",
     container,
     user,
     f.keyId,
@@ -66,8 +84,19 @@ export function keyAad(container: string, user: string, f: SealedFields): Uint8A
     f.policy.usage,
     f.policy.flags,
     f.policy.min_version,
+    f.policy.rotate_every,
+    f.created,
   );
 }
+
+/** The fields a stored row's seal binds. */
+const sealedFieldsOf = (row: KeyRow): SealedFields => ({
+  keyId: row.key_id,
+  version: row.version,
+  type: row.type,
+  created: row.created,
+  policy: row,
+});
 
 const cacheKey = (keyId: string, version: number) => `${keyId}\0${version}`;
 
@@ -86,6 +115,8 @@ export class UserVault {
     private verifier: Buffer,
     private readonly cacheLimit: number,
     private readonly dropped: (key: LoadedKey) => void = () => {},
+    /** A legacy row opened: `material` is its key resealed in SEAL_FORMAT, to be stored in its place. */
+    private readonly resealed: (row: KeyRow, material: Uint8Array) => void = () => {},
   ) {}
 
   get alive(): boolean {
@@ -110,22 +141,25 @@ export class UserVault {
     return seal(this.dataKey, material, keyAad(this.containerName, this.userName, fields));
   }
 
-  /** Opens a row's material; the caller must zero it. Tampered or moved rows are refused. */
+  /**
+   * Opens a row's material; the caller must zero it. Tampered or moved rows are refused. A legacy row
+   * is resealed in the current format (see the module comment) once it has opened.
+   */
   openKey(row: KeyRow): Buffer {
     this.assertAlive();
-    const aad = keyAad(this.containerName, this.userName, {
-      keyId: row.key_id,
-      version: row.version,
-      type: row.type,
-      policy: row,
-    });
-    const material = open(this.dataKey, row.material, aad);
+    const fields = sealedFieldsOf(row);
+    const format = row.seal === LEGACY_SEAL_FORMAT ? LEGACY_SEAL_FORMAT : SEAL_FORMAT;
+    const material =
+      row.seal === format
+        ? open(this.dataKey, row.material, keyAad(this.containerName, this.userName, fields, format))
+        : null;
     if (!material) {
       throw new VhsmError(
         Status.TAMPERED,
         `key ${row.key_id} v${row.version} failed its integrity check; the key store may have been tampered with`,
       );
     }
+    if (format === LEGACY_SEAL_FORMAT) this.resealed(row, this.sealKey(fields, material));
     return material;
   }
 

@@ -16,7 +16,14 @@ export interface KeyRow {
   flags: number;
   min_version: number;
   rotate_every: number;
+  /** How the material's seal binds the row (vault.ts keyAad): SEAL_FORMAT, or LEGACY_SEAL_FORMAT. */
+  seal: number;
 }
+
+/** The seal format rows are written in: the AAD binds creation time and rotation period too. */
+export const SEAL_FORMAT = 3;
+/** Rows sealed before format 3 (schema migration 4 marks them): their AAD binds neither. */
+export const LEGACY_SEAL_FORMAT = 2;
 
 /** Key-level policy, the same on every version row of a key. */
 export interface KeyPolicy {
@@ -56,13 +63,13 @@ export class KeyStore {
     );
   }
 
-  /** Inserts one version of a key; returns false if that (id, version) is taken (unique constraint). */
-  insert(row: Omit<KeyRow, "id" | "last_used" | "use_count">): boolean {
+  /** Inserts one version of a key, sealed in SEAL_FORMAT; returns false if that (id, version) is taken. */
+  insert(row: Omit<KeyRow, "id" | "last_used" | "use_count" | "seal">): boolean {
     try {
       this.db
         .query(
-          `INSERT INTO keys (user_id, key_id, version, type, bits, usage, material, created, flags, min_version, rotate_every)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO keys (user_id, key_id, version, type, bits, usage, material, created, flags, min_version, rotate_every, seal)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ${SEAL_FORMAT})`,
         )
         .run(
           row.user_id,
@@ -87,7 +94,7 @@ export class KeyStore {
   /** Sets a new policy on every version, with each version's material resealed to match it. */
   updatePolicy(userId: number, keyId: string, policy: KeyPolicy, resealed: Map<number, Uint8Array>): void {
     const stmt = this.db.query(
-      "UPDATE keys SET usage = ?, flags = ?, min_version = ?, rotate_every = ?, material = ? WHERE id = ? AND user_id = ? AND key_id = ?",
+      `UPDATE keys SET usage = ?, flags = ?, min_version = ?, rotate_every = ?, material = ?, seal = ${SEAL_FORMAT} WHERE id = ? AND user_id = ? AND key_id = ?`,
     );
     this.db.transaction(() => {
       for (const [rowId, material] of resealed) {
@@ -103,6 +110,20 @@ export class KeyStore {
         );
       }
     })();
+  }
+
+  /**
+   * Stores a legacy row's material resealed in SEAL_FORMAT, unless the row changed since it was read
+   * (a policy update or rotation resealed it first). Returns whether it was stored.
+   */
+  reseal(row: KeyRow, material: Uint8Array): boolean {
+    return (
+      this.db
+        .query(
+          `UPDATE keys SET material = ?, seal = ${SEAL_FORMAT} WHERE id = ? AND user_id = ? AND seal = ${LEGACY_SEAL_FORMAT} AND material = ?`,
+        )
+        .run(material, row.id, row.user_id, row.material).changes > 0
+    );
   }
 
   remove(userId: number, keyId: string): boolean {

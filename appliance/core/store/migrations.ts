@@ -64,4 +64,9 @@ export const MIGRATIONS: string[] = [
     WHEN NOT EXISTS (SELECT 1 FROM keys WHERE user_id = old.user_id AND key_id = old.key_id)
     BEGIN UPDATE key_counts SET keys = keys - 1 WHERE user_id = old.user_id; END;
   `,
+  // 4: how each row's material is sealed (vault.ts keyAad): rows before this are format 2, whose AAD
+  // binds neither creation time nor rotation period; they are resealed in format 3 as they are opened
+  `
+  ALTER TABLE keys ADD COLUMN seal INTEGER NOT NULL DEFAULT 2;
+  `,
 ];
