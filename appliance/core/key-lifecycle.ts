@@ -98,10 +98,17 @@ export function nextVersionSize(svc: Services, vault: UserVault, keyId: string) 
 
 /**
  * Adds a new version with fresh material (`made`, when the caller generated it off the main thread;
- * the caller zeroes it); later operations use it. Returns the new version.
+ * the caller zeroes it); later operations use it. Returns the new version. `next`: nextVersionSize
+ * read in the same turn (a caller that awaited since must let it be read again).
  */
-export function rotateKey(svc: Services, vault: UserVault, keyId: string, made?: KeyMaterial): number {
-  const { latest, spec, bits } = nextVersionSize(svc, vault, keyId);
+export function rotateKey(
+  svc: Services,
+  vault: UserVault,
+  keyId: string,
+  made?: KeyMaterial,
+  next = nextVersionSize(svc, vault, keyId),
+): number {
+  const { latest, spec, bits } = next;
   if (made && made.bits !== bits) throw new VhsmError(Status.INTERNAL, "new version made at the wrong size");
   const material = made ? made.material : spec.generate(bits).material;
   const version = latest.version + 1;

@@ -118,7 +118,7 @@ export const KeyInfo: Handler<"KEY_INFO"> = (session, req, svc) => {
 export const KeyRotate: Handler<"KEY_ROTATE"> = (session, req, svc) => {
   const vault = session.requireVault();
   const next = nextVersionSize(svc, vault, req.id);
-  if (!next.spec.generateAsync) return { version: rotateKey(svc, vault, req.id) };
+  if (!next.spec.generateAsync) return { version: rotateKey(svc, vault, req.id, undefined, next) };
   return next.spec.generateAsync(next.bits).then((made) => {
     try {
       stillLoggedIn(session, vault, "the new version was being made");
