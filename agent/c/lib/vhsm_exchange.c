@@ -26,9 +26,10 @@ void set_message(vhsm *h, const char *fmt, ...) {
   va_end(ap);
 }
 
+/* Read without the lock (callers decide before taking it whether to stream); written under it. */
 size_t chunk_limit(const vhsm *h) {
-  size_t limit = h->max_body > 2048 ? h->max_body - 1024 : 1024;
-  return limit;
+  uint32_t max = __atomic_load_n(&h->max_body, __ATOMIC_RELAXED);
+  return max > 2048 ? max - 1024 : 1024;
 }
 
 int64_t now_ms(void) {

@@ -39,7 +39,7 @@ static int connect_socket(vhsm *h) {
     return VHSM_CONNECTION_FAILED;
   }
   h->fd = fd;
-  h->pid = getpid();
+  __atomic_store_n(&h->pid, getpid(), __ATOMIC_RELAXED); /* handle_enter reads it before the lock */
   return VHSM_OK;
 }
 
@@ -49,6 +49,11 @@ void session_drop(vhsm *h) {
   h->fd = -1;
   memset(h->rbuf, 0, h->rlen);
   h->rpos = h->rlen = 0;
+}
+
+/* chunk_limit reads it without the lock. */
+static void set_max_body(vhsm *h, uint32_t max) {
+  __atomic_store_n(&h->max_body, max, __ATOMIC_RELAXED);
 }
 
 static int hello(vhsm *h) {
@@ -66,7 +71,7 @@ static int hello(vhsm *h) {
     get_str(&r, h->container, sizeof h->container);
     uint32_t max = get_u32(&r);
     rc = rd_end(&r);
-    if (!rc) h->max_body = max < 4096 ? 4096 : max > VHSM_PROTOCOL_MAX_BODY ? VHSM_PROTOCOL_MAX_BODY : max;
+    if (!rc) set_max_body(h, max < 4096 ? 4096 : max > VHSM_PROTOCOL_MAX_BODY ? VHSM_PROTOCOL_MAX_BODY : max);
   }
   req_free(&q);
   return rc;
@@ -85,7 +90,7 @@ static int login(vhsm *h) {
 int session_establish(vhsm *h) {
   int rc = connect_socket(h);
   if (rc) return rc;
-  h->max_body = VHSM_DEFAULT_MAX_BODY;
+  set_max_body(h, VHSM_DEFAULT_MAX_BODY);
   rc = hello(h);
   if (!rc && h->user) rc = login(h);
   if (rc) {
@@ -153,14 +158,15 @@ int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
 
 void handle_enter(vhsm *h) {
   pid_t pid = getpid();
-  if (h->pid != pid) {
+  /* read before the lock: after a fork the lock itself may be unusable */
+  if (__atomic_load_n(&h->pid, __ATOMIC_RELAXED) != pid) {
     /*
      * Forked: the connection belongs to the parent. The lock may have been copied while held by a
      * thread that does not exist here, so it is re-initialised before use.
      */
     pthread_mutex_init(&h->lock, NULL);
     session_drop(h);
-    h->pid = pid; /* also when fd < 0: a fork during a reconnect leaves the lock held too */
+    __atomic_store_n(&h->pid, pid, __ATOMIC_RELAXED); /* also when fd < 0: a fork during a reconnect leaves the lock held too */
   }
   pthread_mutex_lock(&h->lock);
   h->message[0] = 0;

@@ -1,7 +1,6 @@
 /* Streaming HMAC and digest: INIT opens a context in the appliance, UPDATEs are pipelined, FINAL closes. */
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "vhsm_internal.h"
 
@@ -119,10 +118,7 @@ int vhsm_stream_final(vhsm_stream *s, unsigned char *out, size_t *out_len) {
 void vhsm_stream_free(vhsm_stream *s) {
   /* the appliance frees an abandoned context when the connection closes; FINAL frees it sooner */
   if (!s) return;
+  /* FINAL checks under the lock whether the context still exists (not after a reconnect or a fork) */
   unsigned char discard[VHSM_MAX_HASH];
-  if (s->h->pid == getpid() && s->h->fd >= 0 && s->generation == s->h->generation) {
-    vhsm_stream_final(s, discard, NULL);
-    return;
-  }
-  free(s);
+  vhsm_stream_final(s, discard, NULL);
 }

@@ -30,8 +30,9 @@ cleanup() {
 trap cleanup EXIT
 
 start_appliance() {
+  # shellcheck disable=SC2086 # APP_ARGS: extra serve flags a test sets, split on spaces
   "$BUN" "$ROOT/appliance/main.ts" serve --data "$T/data" --run-dir "$T/run" --headless --kdf-log-n 12 \
-    >>"$T/appliance.log" 2>&1 &
+    ${APP_ARGS:-} >>"$T/appliance.log" 2>&1 &
   APP_PID=$!
   for _ in $(seq 1 300); do
     if curl -sf --unix-socket "$T/run/admin.sock" http://x/health >/dev/null 2>&1; then return 0; fi
