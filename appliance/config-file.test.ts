@@ -51,6 +51,11 @@ describe("the config file", () => {
     expect(() => readConfigFile(write("bad3.json", '{"kdfLogN": 40}'))).toThrow(/kdfLogN/);
     expect(() => readConfigFile(write("bad4.json", "{not json"))).toThrow(ConfigError);
     expect(() => readConfigFile(write("bad5.json", "[1]"))).toThrow(/JSON object/);
+    // a container's memory share: 0 (half the budget) or at least 64 KiB, never a few bytes
+    expect(() => readConfigFile(write("bad6.json", '{"containerMemoryBudget": 100}'))).toThrow(
+      /containerMemoryBudget/,
+    );
+    expect(readConfigFile(write("ok6.json", '{"containerMemoryBudget": 0}')).containerMemoryBudget).toBe(0);
   });
 });
 

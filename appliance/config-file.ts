@@ -23,7 +23,7 @@ export const CONFIG_KEYS = {
   keyCacheLimit: int(1, 10_000_000),
   maxOutboundQueue: int(1 << 16, 1 << 31),
   memoryBudget: int(1 << 20, 2 ** 40),
-  containerMemoryBudget: int(0, 2 ** 40),
+  containerMemoryBudget: z.union([z.literal(0), int(1 << 16, 2 ** 40)]), // 0: half of memoryBudget
   maxRandom: int(1, 1 << 24),
   maxListPage: int(1, 1_000_000),
   auditRequired: z.boolean(),
