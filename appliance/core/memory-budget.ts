@@ -4,8 +4,8 @@
  * slowly. Each connection bounds its own share (connection.ts: it stops reading while its answers or
  * its running requests pile up); this bounds them all together, so that thousands of connections cannot
  * add up to an out-of-memory kill, and each container to a part of it (`containerLimit`, half by
- * default), so that one container's clients cannot spend it all and starve the others: the budget left
- * is never less than what one container may not take. What happens when the budget or a container's
+ * default), so that one container's clients cannot spend it all and starve the others: what one
+ * container may not take stays for the rest. What happens when the budget or a container's
  * share of it is spent (the share: to that container's connections only):
  *   - requests are answered LIMIT_EXCEEDED instead of being run or queued;
  *   - connections whose clients have made no progress for STALLED_MS — taken none of their queued
