@@ -4,7 +4,9 @@
  * With no names, runs them all; --rounds sets the rounds per measurement (default 5, the best one
  * kept). Figures go to stdout, progress to stderr; each bench's section of bench/RESULTS.md, its
  * plots (bench/plots/) and raw data (bench/results/) are rewritten unless --quick or --no-write is
- * given.
+ * given. System packages the benches use (SoftHSM2 and p11-kit for the sign bench's peer, tmux for the
+ * dashboard bench) are installed first when missing, as `npm test` does (scripts/ensure-system-
+ * packages.sh: with apt as root; otherwise it names them, and the benches that need them say so).
  */
 import { mkdirSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -46,6 +48,12 @@ const machine = machineDescription();
 const root = new BenchContext(options, new Progress("bench"));
 
 root.progress.line(`${machine}; running ${selected.map((b) => b.name).join(", ")}`);
+const packages = Bun.spawnSync(["bash", join(DIR, "..", "scripts", "ensure-system-packages.sh")], {
+  stdout: "pipe",
+  stderr: "pipe",
+});
+for (const line of `${packages.stdout}${packages.stderr}`.split("\n").filter(Boolean))
+  root.progress.line(line);
 try {
   for (const bench of selected) {
     const ctx = root.forBench(bench.name);
