@@ -88,6 +88,17 @@ async function expectRefused(path: string, words: string): Promise<void> {
   expect(String(responseBody(frames[0]!).message)).toContain(words);
 }
 
+/** What a connection that would hold too much of a request still arriving gets: LIMIT_EXCEEDED (request id 0), then EOF. */
+async function expectClosedWith(conn: RawConnection, words: string): Promise<void> {
+  await conn.waitClosed();
+  const last = conn.frames.at(-1)!;
+  expect({ status: last.status, requestId: last.requestId }).toEqual({
+    status: Status.LIMIT_EXCEEDED,
+    requestId: 0,
+  });
+  expect(String(responseBody(last).message)).toContain(words);
+}
+
 async function connections(app: TestAppliance): Promise<number> {
   return (await app.admin("GET", "/v1/status")).json.connections;
 }
@@ -322,13 +333,7 @@ describe("the memory budget (--memory-budget): bytes held for all clients togeth
     // an HMAC of 4 MiB, of which 3 MiB are sent: more than the budget while it is still arriving
     const request = encodeRequest("HMAC", 50, { keyId: "k", alg: 4, data: randomBytes(4 * 1024 * 1024) });
     conn.write(request.subarray(0, 3 * 1024 * 1024));
-    await conn.waitClosed();
-    const last = conn.frames.at(-1)!;
-    expect({ status: last.status, requestId: last.requestId }).toEqual({
-      status: Status.LIMIT_EXCEEDED,
-      requestId: 0,
-    });
-    expect(String(responseBody(last).message)).toContain("short of memory for requests");
+    await expectClosedWith(conn, "short of memory for requests");
     await until(async () => (await stats(app)).memory.heldBytes === 0, "the budget to be whole again");
     const data = randomBytes(1024 * 1024);
     expect(
@@ -415,13 +420,7 @@ describe("the memory budget: one container cannot spend it for the others (--con
     // 3 MiB of a 4 MiB HMAC: more than the container's 2 MiB while it is still arriving
     const request = encodeRequest("HMAC", 50, { keyId: "k", alg: 4, data: randomBytes(4 * MiB) });
     conn.write(request.subarray(0, 3 * MiB));
-    await conn.waitClosed();
-    const last = conn.frames.at(-1)!;
-    expect({ status: last.status, requestId: last.requestId }).toEqual({
-      status: Status.LIMIT_EXCEEDED,
-      requestId: 0,
-    });
-    expect(String(responseBody(last).message)).toContain("its share of the appliance's memory is 2 MiB");
+    await expectClosedWith(conn, "its share of the appliance's memory is 2 MiB");
     expect((await stats(app)).memory.heldBytes).toBe(0);
   }, 20_000);
 });

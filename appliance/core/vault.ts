@@ -61,32 +61,11 @@ export interface SealedFields {
 }
 
 export function keyAad(container: string, user: string, f: SealedFields, format = SEAL_FORMAT): Uint8Array {
-  if (format === LEGACY_SEAL_FORMAT) {
-    return aadOf(
-      "vhsm:key:v2",
-      container,
-      user,
-      f.keyId,
-      f.version,
-      f.type,
-      f.policy.usage,
-      f.policy.flags,
-      f.policy.min_version,
-    );
-  }
-  return aadOf(
-    "vhsm:key:v3",
-    container,
-    user,
-    f.keyId,
-    f.version,
-    f.type,
-    f.policy.usage,
-    f.policy.flags,
-    f.policy.min_version,
-    f.policy.rotate_every,
-    f.created,
-  );
+  const { usage, flags, min_version, rotate_every } = f.policy;
+  const bound = [container, user, f.keyId, f.version, f.type, usage, flags, min_version];
+  // format 2 bound neither the rotation period nor the creation time
+  if (format === LEGACY_SEAL_FORMAT) return aadOf("vhsm:key:v2", ...bound);
+  return aadOf("vhsm:key:v3", ...bound, rotate_every, f.created);
 }
 
 /** The fields a stored row's seal binds. */
