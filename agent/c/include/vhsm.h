@@ -9,7 +9,8 @@
  * Restarts: when the appliance goes away the handle reconnects and logs in again by itself (the PIN
  * is kept in memory for that and zeroed by vhsm_close), retrying requests that are safe to repeat.
  * Every function returns a status code (VHSM_OK = 0); vhsm_strerror() explains it and
- * vhsm_last_message() holds the appliance's message for the last failed call on that handle.
+ * vhsm_last_message() holds the appliance's message for the calling thread's last failed call on
+ * that handle.
  * Timeouts: io_timeout_ms bounds each exchange with the appliance as a whole (see vhsm_options);
  * past it the call fails with VHSM_TIMEOUT and the connection is closed (the next call reconnects).
  */
@@ -142,8 +143,9 @@ VHSM_API int vhsm_open(const vhsm_options *opt, vhsm **out);
 /* Closes the connection and zeroes the kept PIN. NULL is allowed. */
 VHSM_API void vhsm_close(vhsm *h);
 /*
- * Why the last call on h failed (the appliance's message or the library's), "" when there is none.
- * A call that succeeds leaves "", also when it had to reconnect first and an attempt failed.
+ * Why the calling thread's last call on h failed (the appliance's message or the library's), "" when
+ * there is none: threads sharing a handle each see their own. A call that succeeds leaves "", also
+ * when it had to reconnect first and an attempt failed.
  */
 VHSM_API const char *vhsm_last_message(vhsm *h);
 VHSM_API const char *vhsm_container(vhsm *h);

@@ -19,10 +19,27 @@
 
 #include "vhsm_internal.h"
 
+static __thread struct {
+  uint64_t serial;
+  char text[VHSM_MESSAGE_MAX];
+} last_message;
+
+char *thread_message(const vhsm *h) {
+  if (last_message.serial != h->serial) {
+    last_message.serial = h->serial;
+    last_message.text[0] = 0;
+  }
+  return last_message.text;
+}
+
+const char *thread_message_of(const vhsm *h) {
+  return last_message.serial == h->serial ? last_message.text : "";
+}
+
 void set_message(vhsm *h, const char *fmt, ...) {
   va_list ap;
   va_start(ap, fmt);
-  vsnprintf(h->message, sizeof h->message, fmt, ap);
+  vsnprintf(thread_message(h), VHSM_MESSAGE_MAX, fmt, ap);
   va_end(ap);
 }
 
@@ -190,7 +207,7 @@ static vhsm_req *find(vhsm_req *reqs, size_t n, uint32_t id) {
  * characters become '?' so no ESC sequence reaches a terminal, and a long one is truncated, not lost.
  */
 static void take_error_message(vhsm *h, int status, const unsigned char *body, size_t len) {
-  char msg[sizeof h->message];
+  char msg[VHSM_MESSAGE_MAX];
   size_t n = len >= 2 ? (size_t)(body[0] << 8 | body[1]) : 0;
   if (n > len - 2 || len < 2) n = 0;
   if (n >= sizeof msg) n = sizeof msg - 1;
@@ -212,7 +229,7 @@ int exchange(vhsm *h, vhsm_req *reqs, size_t n) {
    * The message explains this exchange only: a reconnect attempt that failed before it (or the
    * lost connection that caused the retry) must not show through a call that then succeeded.
    */
-  h->message[0] = 0;
+  thread_message(h)[0] = 0;
   h->deadline = now_ms() + h->io_timeout_ms;
   size_t pending = n;
   int rc = exchange_frames(h, reqs, n, &pending);

@@ -123,8 +123,8 @@ struct vhsm {
   size_t pin_len;
   int reconnect_timeout_ms, io_timeout_ms;
   int64_t deadline; /* now_ms() by which the exchange under way must be done: io_timeout_ms after it began */
+  uint64_t serial; /* unique per vhsm_open in the process: whose message a thread holds */
   char container[128];
-  char message[512];
   /* bytes received but not yet parsed: one recv() brings many small responses (emptied on drop) */
   unsigned char rbuf[16384];
   size_t rpos, rlen;
@@ -164,6 +164,15 @@ VHSM_HIDDEN int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
 #define VHSM_WINDOW 256
 VHSM_HIDDEN int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe);
 VHSM_HIDDEN void set_message(vhsm *h, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/*
+ * Messages are per thread (vhsm_last_message): threads sharing a handle each see why their own last
+ * call failed, and a message written after the lock is released races with nobody.
+ */
+#define VHSM_MESSAGE_MAX 512
+/* The calling thread's message buffer, now about h (emptied if it was about another handle). */
+VHSM_HIDDEN char *thread_message(const vhsm *h);
+/* The calling thread's message about h, "" if its last message was about another handle. */
+VHSM_HIDDEN const char *thread_message_of(const vhsm *h);
 /* Milliseconds on the monotonic clock (a vDSO read, not a system call, on Linux). */
 VHSM_HIDDEN int64_t now_ms(void);
 /* Largest `data` that fits in one frame next to the other fields. */

@@ -142,17 +142,17 @@ int call(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
 
 int call_many(vhsm *h, vhsm_req *reqs, size_t n, int retry_safe) {
   int first = VHSM_OK;
-  char message[sizeof h->message];
+  char message[VHSM_MESSAGE_MAX];
   for (size_t i = 0; i < n; i += VHSM_WINDOW) {
     int rc = call(h, reqs + i, n - i < VHSM_WINDOW ? n - i : VHSM_WINDOW, retry_safe);
     if (rc && !first) {
       first = rc;
-      memcpy(message, h->message, sizeof message);
+      memcpy(message, thread_message(h), sizeof message);
     }
     /* a connection that could not be restored fails the rest without trying again per window */
     if (connection_broken(rc) || rc == VHSM_CONNECTION_FAILED) break;
   }
-  if (first) memcpy(h->message, message, sizeof message);
+  if (first) memcpy(thread_message(h), message, sizeof message);
   return first;
 }
 
@@ -169,7 +169,7 @@ void handle_enter(vhsm *h) {
     __atomic_store_n(&h->pid, pid, __ATOMIC_RELAXED); /* also when fd < 0: a fork during a reconnect leaves the lock held too */
   }
   pthread_mutex_lock(&h->lock);
-  h->message[0] = 0;
+  thread_message(h)[0] = 0;
 }
 
 void handle_leave(vhsm *h) {
@@ -187,6 +187,8 @@ int vhsm_open(const vhsm_options *opt, vhsm **out) {
   h->fd = -1;
   h->pid = getpid();
   h->next_id = 1;
+  static uint64_t serials;
+  h->serial = __atomic_add_fetch(&serials, 1, __ATOMIC_RELAXED);
   const char *env = getenv("VHSM_SOCKET");
   h->socket_path = strdup(opt->socket ? opt->socket : env && *env ? env : "/run/vhsm/vhsm.sock");
   h->user = dup_or_null(opt->user);
@@ -206,7 +208,7 @@ int vhsm_open(const vhsm_options *opt, vhsm **out) {
   }
   int rc = session_establish(h);
   if (rc) {
-    if (opt->error && opt->error_len) snprintf(opt->error, opt->error_len, "%s", h->message);
+    if (opt->error && opt->error_len) snprintf(opt->error, opt->error_len, "%s", thread_message_of(h));
     vhsm_close(h);
     return rc;
   }
@@ -231,7 +233,7 @@ void vhsm_close(vhsm *h) {
 }
 
 const char *vhsm_last_message(vhsm *h) {
-  return h && h->message[0] ? h->message : "";
+  return h ? thread_message_of(h) : "";
 }
 
 const char *vhsm_container(vhsm *h) {
