@@ -98,6 +98,36 @@ describe("Accounts", () => {
     expect(await code(accounts.login(container, "ghost", pin("ghost-pin")))).toBe("OK");
   });
 
+  test("a burst of wrong guesses is answered alike for a user logged out, one logged in elsewhere and a name that is no user", async () => {
+    await accounts.createUser(container, "out", pin("right-pin"));
+    await accounts.createUser(container, "in", pin("right-pin"));
+    const session = await accounts.login(container, "in", pin("right-pin"));
+    /** The codes of 10 guesses at once, in the order their answers come. */
+    const burst = async (name: string) => {
+      const settled: string[] = [];
+      await Promise.all(
+        Array.from({ length: 10 }, (_, i) =>
+          code(accounts.login(container, name, pin(`guess-${i}`))).then((c) => settled.push(c)),
+        ),
+      );
+      return settled;
+    };
+    const one = ["BAD_CREDENTIALS", "BAD_CREDENTIALS", "BAD_CREDENTIALS", ...Array(7).fill("PIN_LOCKED")];
+    // answered in parallel, the locked ones would come first for some names and last for others
+    expect(await burst("out")).toEqual(one);
+    expect(await burst("in")).toEqual(one);
+    expect(await burst("ghost")).toEqual(one);
+    // locked while logged in elsewhere: the right PIN is refused too, and waits its turn like any
+    expect(await code(accounts.login(container, "in", pin("right-pin")))).toBe("PIN_LOCKED");
+    accounts.release(session);
+  });
+
+  test("a name no user can have is never remembered nor locked", async () => {
+    const long = "x".repeat(5000);
+    for (let i = 0; i < 5; i++)
+      expect(await code(accounts.login(container, long, pin("any-pin")))).toBe("BAD_CREDENTIALS");
+  });
+
   test("a user removed while its login waited in line is refused", async () => {
     await accounts.createUser(container, "u", pin("right-pin"));
     const first = accounts.login(container, "u", pin("wrong-pin"));

@@ -7,7 +7,7 @@ import { randomBytes } from "node:crypto";
 import { Status, VhsmError } from "../../protocol/status.ts";
 import { open, seal } from "./crypto/aead.ts";
 import { deriveKey, newKdfParams, parseKdfParams } from "./crypto/kdf.ts";
-import { checkPin, checkUserName } from "./ids.ts";
+import { checkPin, checkUserName, validUserName } from "./ids.ts";
 import { isServiceUser, type MasterKey, SERVICE_KDF } from "./master-key.ts";
 import type { ContainerRow } from "./store/containers.ts";
 import type { KeyRow } from "./store/keys.ts";
@@ -26,8 +26,8 @@ export interface AccountsOptions {
 
 export class Accounts {
   private readonly vaults = new Map<number, UserVault>();
-  /** The last queued PIN check per user id (see `login`). */
-  private readonly checking = new Map<number, Promise<void>>();
+  /** The last queued PIN check per user id, or per ghost key for names that are no user (see `login`). */
+  private readonly checking = new Map<number | string, Promise<void>>();
   /** A fixed dummy user so that an unknown user name costs the same KDF time as a real one. */
   private readonly dummyKdf = newKdfParams();
   /**
@@ -122,53 +122,80 @@ export class Accounts {
     return vault;
   }
 
-  /** Checks the PIN and returns the user's vault (opened or shared); the caller must `release` it. */
+  /**
+   * Checks the PIN and returns the user's vault (opened or shared); the caller must `release` it.
+   *
+   * Every check that can fail waits its turn, one at a time per name (`inTurn`), and reserves its
+   * attempt when its turn comes: a user not logged in (whose check is a KDF), one logged in elsewhere
+   * given a wrong PIN, and a name that is no user (a dummy KDF) then answer a burst of guesses alike,
+   * one KDF time apart, the locked ones last; answered in parallel, the bursts would tell which names
+   * exist. The right PIN of a user logged in elsewhere is the one fast path (a pool of connections
+   * starting), and only when an attempt is left: a locked user waits its turn whatever the PIN, so
+   * the answer's timing never says whether a PIN is right.
+   */
   async login(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
     const user = this.users.byName(container.id, name);
-    if (!user) return this.guessedName(container, name, pin);
+    if (!user) return this.inTurn(ghostKey(container, name), () => this.guessedName(container, name, pin));
     if (isServiceUser(user.kdf)) return this.openServiceVault(container, user, pin);
+    const max = this.options.maxPinAttempts;
     const open_ = this.vaults.get(user.id);
-    if (open_) return this.loginToOpenVault(open_, user, pin);
+    if (open_ && open_.checkPin(pin) && this.users.reserveAttempt(user.id, max)) {
+      this.users.resetAttempts(user.id);
+      open_.sessions++;
+      return open_;
+    }
+    return this.inTurn(user.id, () => this.unlockVault(container, name, pin));
+  }
 
-    // One slow PIN check per user at a time: each one reserves an attempt, so a burst of right PINs
-    // (a connection pool starting) would otherwise use up the budget and be refused as PIN_LOCKED.
-    // Queued logins find the vault open and take the fast path; queued guesses wait their turn.
-    const turn = (this.checking.get(user.id) ?? Promise.resolve()).then(() =>
-      this.unlockVault(container, name, pin),
-    );
+  /** Runs `check` after the checks queued before it under the same key (a user id, or a ghost's key). */
+  private async inTurn<T>(key: number | string, check: () => Promise<T>): Promise<T> {
+    const turn = (this.checking.get(key) ?? Promise.resolve()).then(check);
     const tail = turn.then(
       () => {},
       () => {},
     );
-    this.checking.set(user.id, tail);
+    this.checking.set(key, tail);
     try {
       return await turn;
     } finally {
-      if (this.checking.get(user.id) === tail) this.checking.delete(user.id);
+      if (this.checking.get(key) === tail) this.checking.delete(key);
     }
   }
 
-  /** A login as a name that is no user: as slow as a wrong PIN, and locked like a user's (ghostAttempts). */
+  /**
+   * A login as a name that is no user: as slow as a wrong PIN, and locked like a user's after as many
+   * (ghostAttempts). A name no user can have (checkUserName) is not remembered: it tells nothing.
+   */
   private async guessedName(container: ContainerRow, name: string, pin: Uint8Array): Promise<never> {
-    const key = ghostKey(container, name);
-    const attempts = this.ghostAttempts.get(key) ?? 0;
-    if (attempts >= this.options.maxPinAttempts) throw this.locked(name);
-    this.ghostAttempts.set(key, attempts + 1);
-    if (this.ghostAttempts.size > MAX_GHOSTS)
-      this.ghostAttempts.delete(this.ghostAttempts.keys().next().value!);
+    if (validUserName(name)) {
+      const key = ghostKey(container, name);
+      const attempts = this.ghostAttempts.get(key) ?? 0;
+      if (attempts >= this.options.maxPinAttempts) throw this.locked(name);
+      this.ghostAttempts.set(key, attempts + 1);
+      if (this.ghostAttempts.size > MAX_GHOSTS)
+        this.ghostAttempts.delete(this.ghostAttempts.keys().next().value!);
+    }
     await deriveKey(pin, this.dummyKdf);
     throw this.wrongPin();
   }
 
+  /** A user's PIN check in its turn (see `login`). */
   private async unlockVault(container: ContainerRow, name: string, pin: Uint8Array): Promise<UserVault> {
     // read again: the user may have been removed, reset or logged in while this login waited
     const user = this.users.byName(container.id, name);
     if (!user) throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
-    const max = this.options.maxPinAttempts;
+    if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(name);
     const open_ = this.vaults.get(user.id);
-    if (open_) return this.loginToOpenVault(open_, user, pin);
-
-    if (!this.users.reserveAttempt(user.id, max)) throw this.locked(name);
+    if (open_) {
+      if (open_.checkPin(pin)) {
+        this.users.resetAttempts(user.id);
+        open_.sessions++;
+        return open_;
+      }
+      // as slow as a closed vault's wrong PIN: a fast refusal would tell that the user is logged in
+      await deriveKey(pin, this.dummyKdf);
+      throw this.wrongPin();
+    }
     const params = parseKdfParams(user.kdf);
     const kek = await deriveKey(pin, params);
     const dataKey = open(kek, user.wrapped_key, dataKeyAad(container.name, name));
@@ -189,20 +216,6 @@ export class Accounts {
       return raced;
     }
     return this.openVault(container, user, dataKey, pin);
-  }
-
-  /** Fast path while the user is logged in elsewhere: synchronous, so the attempt count is exact. */
-  private async loginToOpenVault(vault: UserVault, user: UserRow, pin: Uint8Array): Promise<UserVault> {
-    if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(user.name);
-    if (!vault.checkPin(pin)) {
-      // as slow as an unknown user's or a closed vault's wrong PIN: a fast refusal would tell a
-      // guesser that the user exists and is logged in somewhere
-      await deriveKey(pin, this.dummyKdf);
-      throw this.wrongPin();
-    }
-    this.users.resetAttempts(user.id);
-    vault.sessions++;
-    return vault;
   }
 
   release(vault: UserVault): void {

@@ -35,6 +35,11 @@ export function checkContainerName(name: string): string {
   return name;
 }
 
+/** Whether `name` is one a user can have (what checkUserName accepts). */
+export function validUserName(name: string): boolean {
+  return USER.test(name);
+}
+
 export function checkUserName(name: string): string {
   if (!USER.test(name)) {
     throw new VhsmError(
