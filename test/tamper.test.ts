@@ -356,66 +356,95 @@ describe("a key's rotation period and creation time edited on disk", () => {
     }
   });
 
-  test("a store from before they were sealed keeps working; each row is resealed at its first use, and binds them from then on", async () => {
+  test("a store from before they were sealed keeps working; the user's first login reseals all its rows, and binds them from then on", async () => {
     const app = await startTestAppliance();
     try {
       const c = await app.setupClient("old", "alice", PIN);
       const secret = randomBytes(32);
       secrets.set("old/alice/k", secret);
       await c.keys.import(secret, { id: "k" });
+      await c.keys.import(randomBytes(32), { id: "idle" });
+      await c.keys.rotate("idle"); // two versions, neither of which the login below uses
       c.close();
-      // what an appliance before seal format 3 wrote: the v2 AAD, without creation time and rotation period
-      const dataKey = async (db: Database) => {
-        const u = db.query("SELECT kdf, wrapped_key FROM users WHERE name = 'alice'").get() as {
+      await app.stop();
+      // what an appliance before seal format 3 wrote: rows sealed with the v2 AAD (without creation
+      // time and rotation period), the data key wrapped with the "vhsm:user:v1" label
+      const legacyBlobs = new Map<number, Uint8Array>();
+      const db = new Database(join(app.dataDir, "vhsm.db"));
+      let kek: Buffer;
+      try {
+        const u = db.query("SELECT id, kdf, wrapped_key FROM users WHERE name = 'alice'").get() as {
+          id: number;
           kdf: string;
           wrapped_key: Uint8Array;
         };
-        const kek = await deriveKey(Buffer.from(PIN), parseKdfParams(u.kdf));
-        return open(kek, u.wrapped_key, dataKeyAad("old", "alice"))!;
-      };
-      await app.stop();
-      const db = new Database(join(app.dataDir, "vhsm.db"));
-      try {
-        const key = await dataKey(db);
-        const row = rowOf(db, "old", "alice", "k") as unknown as Record<string, number> & {
-          material: Uint8Array;
-        };
-        const aad = (label: string, ...extra: number[]) =>
-          aadOf(
-            label,
+        kek = await deriveKey(Buffer.from(PIN), parseKdfParams(u.kdf));
+        const key = open(kek, u.wrapped_key, dataKeyAad("old", "alice"))!;
+        type Row = Record<string, number> & { key_id: string; material: Uint8Array };
+        for (const row of db.query("SELECT * FROM keys WHERE user_id = ?").all(u.id) as Row[]) {
+          const bound = [
             "old",
             "alice",
-            "k",
+            row.key_id,
             row.version!,
             row.type!,
             row.usage!,
             row.flags!,
             row.min_version!,
-            ...extra,
-          );
-        const material = open(key, row.material, aad("vhsm:key:v3", row.rotate_every!, row.created!))!;
-        expect(material.equals(secret)).toBe(true);
-        db.run("UPDATE keys SET material = ?, seal = 2 WHERE id = ?", [
-          seal(key, material, aad("vhsm:key:v2")),
-          row.id!,
+          ];
+          const material = open(
+            key,
+            row.material,
+            aadOf("vhsm:key:v3", ...bound, row.rotate_every!, row.created!),
+          )!;
+          const legacy = seal(key, material, aadOf("vhsm:key:v2", ...bound));
+          legacyBlobs.set(row.id!, legacy);
+          db.run("UPDATE keys SET material = ?, seal = 2 WHERE id = ?", [legacy, row.id!]);
+        }
+        db.run("UPDATE users SET wrapped_key = ? WHERE id = ?", [
+          seal(kek, key, aadOf("vhsm:user:v1", "old", "alice")),
+          u.id,
         ]);
       } finally {
         db.close();
       }
       await app.start();
-      const sealOf = () => {
-        const look = new Database(join(app.dataDir, "vhsm.db"), { readonly: true });
+      const look = <T>(query: string): T => {
+        const d = new Database(join(app.dataDir, "vhsm.db"), { readonly: true });
         try {
-          return (look.query("SELECT seal FROM keys WHERE key_id = 'k'").get() as { seal: number }).seal;
+          return d.query(query).all() as T;
         } finally {
-          look.close();
+          d.close();
         }
       };
-      expect(sealOf()).toBe(2);
+      const seals = () => look<{ seal: number }[]>("SELECT seal FROM keys ORDER BY id").map((r) => r.seal);
+      expect(seals()).toEqual([2, 2, 2]);
       expect(await use(app, "old", "alice", "k")).toBe("OK");
-      expect(sealOf()).toBe(3);
+      // every row of the user, used or not, is resealed; the data key is rewrapped in the current label
+      expect(seals()).toEqual([3, 3, 3]);
+      const [wrapped] = look<{ wrapped_key: Uint8Array }[]>(
+        "SELECT wrapped_key FROM users WHERE name = 'alice'",
+      );
+      expect(open(kek!, wrapped!.wrapped_key, dataKeyAad("old", "alice"))).not.toBeNull();
+      expect(app.stderr).toContain("user upgraded to seal format 3");
+      // from now on: an edit is TAMPERED, and so is a genuine format-2 blob of before put back
       await editStore(app, (db) => db.run("UPDATE keys SET rotate_every = 60 WHERE key_id = 'k'"));
       expect(await use(app, "old", "alice", "k")).toBe("TAMPERED");
+      const idle = look<{ id: number }[]>(
+        "SELECT id FROM keys WHERE key_id = 'idle' ORDER BY version DESC",
+      )[0]!.id;
+      await editStore(app, (db) =>
+        db.run("UPDATE keys SET material = ?, seal = 2, rotate_every = 0 WHERE id = ?", [
+          legacyBlobs.get(idle)!,
+          idle,
+        ]),
+      );
+      const c2 = await app.client("old", "alice", PIN);
+      try {
+        expect(await outcome(c2.hmac("idle", "sha256", data))).toBe("TAMPERED");
+      } finally {
+        c2.close();
+      }
     } finally {
       await app.dispose();
     }

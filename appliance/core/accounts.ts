@@ -5,14 +5,22 @@
  */
 import { randomBytes } from "node:crypto";
 import { Status, VhsmError } from "../../protocol/status.ts";
-import { open, seal } from "./crypto/aead.ts";
+import { seal } from "./crypto/aead.ts";
 import { deriveKey, newKdfParams, parseKdfParams } from "./crypto/kdf.ts";
 import { checkPin, checkUserName, validUserName } from "./ids.ts";
 import { isServiceUser, type MasterKey, SERVICE_KDF } from "./master-key.ts";
 import type { ContainerRow } from "./store/containers.ts";
 import type { KeyRow } from "./store/keys.ts";
 import type { UserRow, UserStore } from "./store/users.ts";
-import { dataKeyAad, type LoadedKey, pinVerifier, serviceKeyAad, UserVault } from "./vault.ts";
+import {
+  dataKeyAad,
+  LEGACY_WRAP,
+  type LoadedKey,
+  openDataKey,
+  pinVerifier,
+  serviceKeyAad,
+  UserVault,
+} from "./vault.ts";
 
 export interface AccountsOptions {
   maxPinAttempts: number;
@@ -22,6 +30,12 @@ export interface AccountsOptions {
   keyDropped?: (key: LoadedKey) => void;
   /** Called with a legacy key row opened by a vault and its material resealed in the current format. */
   keyResealed?: (row: KeyRow, material: Uint8Array) => void;
+  /**
+   * Upgrades a user from before seal format 3 at its first unlock: opens (so reseals) every format-2
+   * row of the vault's user, then calls `finish` (which rewraps the data key), all in one transaction;
+   * throws to leave the user as it was.
+   */
+  upgradeUser?: (vault: UserVault, finish: () => void) => void;
 }
 
 export class Accounts {
@@ -95,28 +109,46 @@ export class Accounts {
       open_.sessions++;
       return open_;
     }
-    const dataKey = open(
-      this.masterKey.get(false),
-      user.wrapped_key,
-      serviceKeyAad(container.name, user.name),
-    );
-    if (!dataKey)
+    const master = this.masterKey.get(false);
+    const opened = openDataKey(master, user.wrapped_key, (w) => serviceKeyAad(container.name, user.name, w));
+    if (!opened)
       throw new VhsmError(Status.TAMPERED, `the data key of service user ${user.name} does not open`);
-    return this.openVault(container, user, dataKey, pin);
+    return this.openVault(container, user, opened, pin, (v) => v.wrapServiceKey(master));
   }
 
-  /** A new vault around an unwrapped data key, with its first session. */
-  private openVault(container: ContainerRow, user: UserRow, dataKey: Buffer, pin: Uint8Array): UserVault {
+  /**
+   * A new vault around an unwrapped data key, with its first session. A user from before seal format
+   * 3 (LEGACY_WRAP) is upgraded first: every row resealed, then the data key rewrapped (`rewrap`, with
+   * the key that unwrapped it) so that format 2 is refused from then on (vault.ts).
+   */
+  private openVault(
+    container: ContainerRow,
+    user: UserRow,
+    opened: { dataKey: Buffer; wrap: number },
+    pin: Uint8Array,
+    rewrap: (vault: UserVault) => Uint8Array,
+  ): UserVault {
     const vault = new UserVault(
       user.id,
       container.name,
       user.name,
-      dataKey,
+      opened.dataKey,
       pinVerifier(pin),
       this.options.keyCacheLimit,
       this.options.keyDropped,
       this.options.keyResealed,
+      opened.wrap === LEGACY_WRAP,
     );
+    if (vault.acceptsLegacyRows && this.options.upgradeUser) {
+      try {
+        this.options.upgradeUser(vault, () => {
+          vault.acceptsLegacyRows = false;
+          this.users.rewrap(user.id, user.kdf, rewrap(vault));
+        });
+      } catch {
+        vault.acceptsLegacyRows = true; // the upgrade was rolled back: the next login tries again
+      }
+    }
     vault.sessions = 1;
     this.vaults.set(user.id, vault);
     return vault;
@@ -139,7 +171,7 @@ export class Accounts {
     if (isServiceUser(user.kdf)) return this.openServiceVault(container, user, pin);
     const max = this.options.maxPinAttempts;
     const open_ = this.vaults.get(user.id);
-    if (open_ && open_.checkPin(pin) && this.users.reserveAttempt(user.id, max)) {
+    if (open_?.checkPin(pin) && this.users.reserveAttempt(user.id, max)) {
       this.users.resetAttempts(user.id);
       open_.sessions++;
       return open_;
@@ -198,24 +230,27 @@ export class Accounts {
     }
     const params = parseKdfParams(user.kdf);
     const kek = await deriveKey(pin, params);
-    const dataKey = open(kek, user.wrapped_key, dataKeyAad(container.name, name));
-    kek.fill(0);
-    if (!dataKey) throw this.wrongPin();
-    // an operator's PIN reset (or removal) committed during the KDF makes this data key stale
-    const now = this.users.byId(user.id);
-    if (!now || !Buffer.from(now.wrapped_key).equals(Buffer.from(user.wrapped_key))) {
-      dataKey.fill(0);
-      throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
-    }
-    this.users.resetAttempts(user.id);
+    try {
+      const opened = openDataKey(kek, user.wrapped_key, (w) => dataKeyAad(container.name, name, w));
+      if (!opened) throw this.wrongPin();
+      // an operator's PIN reset (or removal) committed during the KDF makes this data key stale
+      const now = this.users.byId(user.id);
+      if (!now || !Buffer.from(now.wrapped_key).equals(Buffer.from(user.wrapped_key))) {
+        opened.dataKey.fill(0);
+        throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
+      }
+      this.users.resetAttempts(user.id);
 
-    const raced = this.vaults.get(user.id);
-    if (raced) {
-      dataKey.fill(0);
-      raced.sessions++;
-      return raced;
+      const raced = this.vaults.get(user.id);
+      if (raced) {
+        opened.dataKey.fill(0);
+        raced.sessions++;
+        return raced;
+      }
+      return this.openVault(container, user, opened, pin, (v) => v.wrapDataKey(kek));
+    } finally {
+      kek.fill(0);
     }
-    return this.openVault(container, user, dataKey, pin);
   }
 
   release(vault: UserVault): void {

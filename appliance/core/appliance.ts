@@ -21,6 +21,7 @@ import type { Logger } from "./log.ts";
 import { MasterKey } from "./master-key.ts";
 import { MemoryBudget } from "./memory-budget.ts";
 import { Metrics } from "./metrics.ts";
+import { upgradeLegacyRows } from "./seal-upgrade.ts";
 import type { Services } from "./services.ts";
 import { ContainerStore } from "./store/containers.ts";
 import { openDatabase } from "./store/database.ts";
@@ -72,16 +73,25 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
       keyCacheLimit: config.keyCacheLimit,
       // a signing worker's copy of a key goes when the vault's does
       keyDropped: (key) => key.privateKey && signWorkers?.release(key.privateKey),
-      // a row from before seal format 3 is stored resealed the first time it opens (vault.ts)
-      keyResealed: (row, material) => {
+      // a row from before seal format 3 is stored resealed when it opens (vault.ts), which the
+      // user's first unlock after the upgrade does for all of them (upgradeUser)
+      keyResealed: (row, material) => keys.reseal(row, material),
+      upgradeUser: (vault, finish) => {
         try {
-          keys.reseal(row, material);
+          const { resealed, refused } = upgradeLegacyRows(db, keys, vault, finish);
+          log.info("user upgraded to seal format 3: its key rows resealed, its data key rewrapped", {
+            container: vault.containerName,
+            user: vault.userName,
+            resealed,
+            refused,
+          });
         } catch (err) {
-          log.warn("could not store a key resealed in the current format; it stays in the older one", {
-            key: row.key_id,
-            version: row.version,
+          log.warn("could not upgrade a user to seal format 3; its next login tries again", {
+            container: vault.containerName,
+            user: vault.userName,
             error: String((err as Error)?.message ?? err),
           });
+          throw err;
         }
       },
     },

@@ -69,8 +69,9 @@ test("a key's creation time and rotation period are sealed: editing either, or m
   expect(tampered(() => vault.openKey({ ...row("a"), seal: 7 }))).toBe("TAMPERED");
 });
 
-test("a row sealed before format 3 opens, and is resealed once in the current format, which binds it", () => {
+test("a row sealed before format 3 opens for a user not yet upgraded, and is resealed once in the current format, which binds it", () => {
   const { vault, legacyRow, resealed } = setup(10);
+  vault.acceptsLegacyRows = true; // the user's data key is still in the legacy wrap
   const old = legacyRow("a");
   const before = vault.openKey(old);
   expect(resealed).toHaveLength(1);
@@ -81,6 +82,19 @@ test("a row sealed before format 3 opens, and is resealed once in the current fo
   expect(tampered(() => vault.openKey({ ...upgraded, rotate_every: 60 }))).toBe("TAMPERED");
   // what format 2 never bound, it still does not: the reason to reseal
   expect(tampered(() => vault.openKey({ ...old, rotate_every: 60 }))).toBe("opened");
+  // once the user is upgraded (every row resealed, the data key rewrapped), format 2 is refused
+  vault.acceptsLegacyRows = false;
+  expect(tampered(() => vault.openKey(old))).toBe("TAMPERED");
+});
+
+test("a column holding something else than an integer (TEXT '9' for a version) is TAMPERED", () => {
+  const { vault, row } = setup(10);
+  const r = row("a", 9);
+  expect(tampered(() => vault.openKey(r))).toBe("opened");
+  for (const f of ["version", "min_version", "created", "seal"] as const)
+    expect(tampered(() => vault.openKey({ ...r, [f]: String(r[f]) } as unknown as typeof r))).toBe(
+      "TAMPERED",
+    );
 });
 
 const ids = (keys: (LoadedKey | undefined)[]) => keys.map((k) => (k ? `${k.keyId}#${k.version}` : "-"));

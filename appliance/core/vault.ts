@@ -5,9 +5,10 @@
  * Every key version is sealed under the data key with an AAD binding container, user, key id,
  * version, type, creation time and the policy (usage, flags, minimum version, rotation period): a row
  * moved to another user or with its policy edited on disk fails to open. Rows sealed before the
- * creation time and rotation period were bound (seal format 2) still open, and are resealed in the
- * current format the first time they do (`resealed`): a store upgraded in place binds them from its
- * users' next uses on.
+ * creation time and rotation period were bound (seal format 2) open only for a user whose data key is
+ * still in the legacy wrap (LEGACY_WRAP below), and are then resealed in the current format
+ * (`resealed`); the user's first unlock after the upgrade does that for all its rows and rewraps the
+ * data key (seal-upgrade.ts), and format 2 is refused for the user from then on.
  */
 import { createHmac, type KeyObject, randomBytes } from "node:crypto";
 import { Status, VhsmError } from "../../protocol/status.ts";
@@ -43,12 +44,35 @@ export function pinVerifier(pin: Uint8Array): Buffer {
   return createHmac("sha256", VERIFIER_SECRET).update(pin).digest();
 }
 
-export function dataKeyAad(container: string, user: string): Uint8Array {
-  return aadOf("vhsm:user:v1", container, user);
+/**
+ * How a user's data key is wrapped says whether all the user's key rows are in the current seal
+ * format: LEGACY_WRAP (a store from before seal format 3: the user's rows may be format 2), or
+ * CURRENT_WRAP (every row was resealed, and the data key rewrapped, at the user's first login after
+ * the upgrade: a row marked format 2 is then refused). Only the holder of the PIN (or, for service
+ * users, the master key) can rewrap, so an edited file cannot turn a user back to legacy.
+ */
+export const LEGACY_WRAP = 1;
+export const CURRENT_WRAP = 2;
+
+export function dataKeyAad(container: string, user: string, wrap = CURRENT_WRAP): Uint8Array {
+  return aadOf(`vhsm:user:v${wrap}`, container, user);
 }
 
-export function serviceKeyAad(container: string, user: string): Uint8Array {
-  return aadOf("vhsm:service-user:v1", container, user);
+export function serviceKeyAad(container: string, user: string, wrap = CURRENT_WRAP): Uint8Array {
+  return aadOf(`vhsm:service-user:v${wrap}`, container, user);
+}
+
+/** Opens a wrapped data key in the current wrap or the legacy one; null when neither opens. */
+export function openDataKey(
+  kek: Uint8Array,
+  wrapped: Uint8Array,
+  aad: (wrap: number) => Uint8Array,
+): { dataKey: Buffer; wrap: number } | null {
+  for (const wrap of [CURRENT_WRAP, LEGACY_WRAP]) {
+    const dataKey = open(kek, wrapped, aad(wrap));
+    if (dataKey) return { dataKey, wrap };
+  }
+  return null;
 }
 
 export interface SealedFields {
@@ -67,6 +91,18 @@ export function keyAad(container: string, user: string, f: SealedFields, format 
   if (format === LEGACY_SEAL_FORMAT) return aadOf("vhsm:key:v2", ...bound);
   return aadOf("vhsm:key:v3", ...bound, rotate_every, f.created);
 }
+
+/** The row's columns that must hold integers. */
+const STORED_NUMBERS = [
+  "version",
+  "type",
+  "usage",
+  "flags",
+  "min_version",
+  "rotate_every",
+  "created",
+  "seal",
+] as const;
 
 /** The fields a stored row's seal binds. */
 const sealedFieldsOf = (row: KeyRow): SealedFields => ({
@@ -96,6 +132,8 @@ export class UserVault {
     private readonly dropped: (key: LoadedKey) => void = () => {},
     /** A legacy row opened: `material` is its key resealed in SEAL_FORMAT, to be stored in its place. */
     private readonly resealed: (row: KeyRow, material: Uint8Array) => void = () => {},
+    /** The user's data key is in LEGACY_WRAP: its rows may still be in seal format 2. */
+    public acceptsLegacyRows = false,
   ) {}
 
   get alive(): boolean {
@@ -127,9 +165,12 @@ export class UserVault {
   openKey(row: KeyRow): Buffer {
     this.assertAlive();
     const fields = sealedFieldsOf(row);
-    const format = row.seal === LEGACY_SEAL_FORMAT ? LEGACY_SEAL_FORMAT : SEAL_FORMAT;
+    const format =
+      row.seal === LEGACY_SEAL_FORMAT && this.acceptsLegacyRows ? LEGACY_SEAL_FORMAT : SEAL_FORMAT;
+    // numbers only: a column given another type (TEXT '9') would pass the AAD (String) and then
+    // compare or sort wrongly (a retired version taken for the newest)
     const material =
-      row.seal === format
+      row.seal === format && STORED_NUMBERS.every((f) => Number.isSafeInteger(row[f]))
         ? open(this.dataKey, row.material, keyAad(this.containerName, this.userName, fields, format))
         : null;
     if (!material) {
@@ -142,10 +183,18 @@ export class UserVault {
     return material;
   }
 
-  /** Wraps the data key under a new key-encryption key (PIN change). */
+  /** Wraps the data key under a new key-encryption key (PIN change; the upgrade of a legacy user). */
   wrapDataKey(kek: Uint8Array): Uint8Array {
     this.assertAlive();
-    return seal(kek, this.dataKey, dataKeyAad(this.containerName, this.userName));
+    const wrap = this.acceptsLegacyRows ? LEGACY_WRAP : CURRENT_WRAP;
+    return seal(kek, this.dataKey, dataKeyAad(this.containerName, this.userName, wrap));
+  }
+
+  /** The data key wrapped by the master key (a service user's upgrade). */
+  wrapServiceKey(masterKey: Uint8Array): Uint8Array {
+    this.assertAlive();
+    const wrap = this.acceptsLegacyRows ? LEGACY_WRAP : CURRENT_WRAP;
+    return seal(masterKey, this.dataKey, serviceKeyAad(this.containerName, this.userName, wrap));
   }
 
   /** A cached key: the newest version when `version` is 0. */

@@ -126,6 +126,15 @@ export class KeyStore {
     );
   }
 
+  /** Up to `limit` of a user's rows still in LEGACY_SEAL_FORMAT, with ids above `afterId`, by id. */
+  legacyRows(userId: number, afterId: number, limit: number): KeyRow[] {
+    return this.db
+      .query(
+        `SELECT * FROM keys WHERE user_id = ? AND seal = ${LEGACY_SEAL_FORMAT} AND id > ? ORDER BY id LIMIT ?`,
+      )
+      .all(userId, afterId, limit) as KeyRow[];
+  }
+
   remove(userId: number, keyId: string): boolean {
     return this.db.query("DELETE FROM keys WHERE user_id = ? AND key_id = ?").run(userId, keyId).changes > 0;
   }
