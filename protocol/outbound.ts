@@ -10,6 +10,8 @@ export type SocketWrite = (bytes: Uint8Array) => number;
 /** Frames this big go out on their own (copying them into a batch would cost more than a syscall). */
 const COALESCE_BELOW = 64 * 1024;
 const BATCH_LIMIT = 256 * 1024;
+/** What a slot holds once its frame is taken: the queue must not keep written frames alive. */
+const TAKEN = new Uint8Array(0);
 
 /** What the owner of a queue may want to follow (the appliance counts queued bytes in its memory budget). */
 export interface OutboundEvents {
@@ -94,7 +96,8 @@ export class Outbound {
 
   /** The next frame, or several small frames joined into one buffer. */
   private nextBatch(): Uint8Array {
-    const first = this.queue[this.head++]!;
+    const first = this.queue[this.head]!;
+    this.queue[this.head++] = TAKEN;
     if (first.length >= COALESCE_BELOW) return first;
     let end = this.head;
     let size = first.length;
@@ -111,6 +114,7 @@ export class Outbound {
     for (let i = this.head; i < end; i++) {
       batch.set(this.queue[i]!, offset);
       offset += this.queue[i]!.length;
+      this.queue[i] = TAKEN;
     }
     this.head = end;
     return batch;
