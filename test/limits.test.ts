@@ -408,6 +408,48 @@ describe("the memory budget: one container cannot spend it for the others (--con
     good.close();
   }, 30_000);
 
+  test("a container flooding tiny requests it reads slowly cannot queue refusals past its share: the other container is served", async () => {
+    const MiB = 1024 * 1024;
+    const app = await appliance(["--memory-budget", String(16 * MiB)]); // a container's share: 8 MiB
+    const good = await bystander(app);
+    await app.enroll("evil");
+    // 4 connections send 64 KiB bursts of 16-byte requests (unknown opcode, no login) every 5 ms and
+    // read 256 KiB every 200 ms: every answer is an error, and taking some counts as progress
+    const flood = `
+      use IO::Socket::UNIX; use Time::HiRes qw(sleep time);
+      my ($path, $secs) = @ARGV;
+      my $s = IO::Socket::UNIX->new(Peer => $path) or die "connect: $!";
+      my $burst = pack('a2CCnnNN', 'VH', 1, 0, 0xFFFF, 0, 7, 0) x 4096;
+      my $end = time + $secs;
+      if (fork() == 0) { while (time < $end) { syswrite($s, $burst) or exit 0; sleep(0.005); } exit 0; }
+      while (time < $end) { sysread($s, my $buf, 262144); sleep(0.2); }`;
+    const flooders = Array.from({ length: 4 }, () =>
+      spawn(["perl", "-e", flood, app.socketOf("evil"), "6"], { stdout: "ignore", stderr: "ignore" }),
+    );
+    await until(
+      async () => ((await stats(app)).memory.byContainer.evil ?? 0) > 4 * MiB,
+      "container evil's refusals to pile up",
+    );
+    let most = 0;
+    for (let i = 0; i < 40; i++) {
+      const data = randomBytes(64);
+      const mac = await good.hmac("k", "sha256", data);
+      expect(mac.equals(createHmac("sha256", SECRET).update(data).digest())).toBe(true);
+      most = Math.max(most, (await stats(app)).memory.byContainer.evil ?? 0);
+      await Bun.sleep(50);
+    }
+    // past its share by at most what each connection read before it stopped being read
+    expect(most).toBeLessThan(8 * MiB + 4 * 1.5 * MiB);
+    // gone, and not read (their peers' end is not seen): the sweep brings the container back within
+    // its share without anyone asking, shedding its stalled connections
+    for (const f of flooders) f.kill();
+    await until(
+      async () => ((await stats(app)).memory.byContainer.evil ?? 0) <= 8 * MiB,
+      "container evil to be back within its share",
+    );
+    good.close();
+  }, 30_000);
+
   test("what a refused client is told names its container's share", async () => {
     const MiB = 1024 * 1024;
     const app = await applianceWithKey([

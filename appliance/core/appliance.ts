@@ -144,7 +144,10 @@ export async function startAppliance(config: ApplianceConfig, log: Logger): Prom
   chmodSync(adminSocket, 0o600);
 
   for (const c of containers.active()) sockets.open(c);
-  const flushTimer = setInterval(() => usage.flush(), 1000);
+  const flushTimer = setInterval(() => {
+    usage.flush();
+    memory.sweep();
+  }, 1000);
   log.info("appliance ready", { version: VERSION, dataDir: config.dataDir, admin: adminSocket });
 
   let stopped = false;

@@ -64,6 +64,12 @@ const WAITING_LIMIT = 4 * 1024 * 1024;
 const OUTBOUND_HOLD = 4 * 1024 * 1024;
 /** Bodies of running requests (hashed by a worker) past this stop the reading until they are done. */
 const RUNNING_HOLD = 32 * 1024 * 1024;
+/**
+ * While the memory budget or the container's share is spent, a connection stops being read as soon
+ * as this much of its answers is queued (refusals included), not OUTBOUND_HOLD: a container's clients
+ * reading slowly cannot go on holding 4 MiB a connection past their share.
+ */
+const SHORT_HOLD = 64 * 1024;
 
 /**
  * Request bytes that count as progress for the memory budget (besides a request completed): a client
@@ -181,7 +187,7 @@ export class Connection implements Idleable, BudgetHolder {
       return true;
     }
     if (this.barrier || this.held) {
-      if (this.memory.over) {
+      if (this.shortOfMemory()) {
         this.refuseForMemory(frame);
         return true;
       }
@@ -236,7 +242,7 @@ export class Connection implements Idleable, BudgetHolder {
 
   /** `decoded`: the request, when the caller has decoded it already (dispatchSplit). */
   private dispatch(frame: Frame, decoded?: Record<string, unknown>): boolean {
-    if (this.memory.over) {
+    if (this.shortOfMemory()) {
       this.refuseForMemory(frame);
       return true;
     }
@@ -354,7 +360,7 @@ export class Connection implements Idleable, BudgetHolder {
 
   private mayRelease(): void {
     if (!this.held || this.closed) return;
-    if (this.outbound.queuedBytes > this.outboundHold || this.runningBytes > RUNNING_HOLD) return;
+    if (this.outbound.queuedBytes > this.holdAt() || this.runningBytes > RUNNING_HOLD) return;
     this.held = false;
     this.releaseWaiting();
   }
@@ -421,10 +427,23 @@ export class Connection implements Idleable, BudgetHolder {
     );
   }
 
+  /** The budget or the share is spent, and shedding the clients that make no progress did not help. */
+  private shortOfMemory(): boolean {
+    return this.memory.over && !this.memory.shed();
+  }
+
+  /**
+   * Answers LIMIT_EXCEEDED for memory. A connection already held (its answers wait for its client)
+   * gets a short message: a flood of tiny requests must not queue ten times its size in refusals.
+   */
   private refuseForMemory(frame: Frame): void {
-    this.memory.shed();
     this.metrics.memoryRefusals++;
-    this.refuse(frame, `the appliance is short of memory (${this.memory.shortage()}); try again later`);
+    this.refuse(
+      frame,
+      this.held
+        ? "short of memory; try again later"
+        : `the appliance is short of memory (${this.memory.shortage()}); try again later`,
+    );
   }
 
   /** The budget's verdict on a client that made no progress while holding memory: say why, then close. */
@@ -545,10 +564,15 @@ export class Connection implements Idleable, BudgetHolder {
     if (!this.closed) this.send(encodeError(frame.opcode, frame.requestId, e.status, e.message));
   }
 
+  /** How much of its answers may be queued before the connection stops being read. */
+  private holdAt(): number {
+    return this.memory.over ? SHORT_HOLD : this.outboundHold;
+  }
+
   private send(bytes: Uint8Array): void {
     if (this.closed) return;
     this.outbound.push(bytes);
-    if (this.outbound.queuedBytes > this.outboundHold) this.hold();
+    if (this.outbound.queuedBytes > this.holdAt()) this.hold();
     if (this.outbound.queuedBytes > this.services.config.maxOutboundQueue) {
       this.log.warn("client does not read its responses; disconnecting", {
         container: this.session.container.name,

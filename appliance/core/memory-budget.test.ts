@@ -74,4 +74,44 @@ describe("a container's share", () => {
     expect(a.shed(now)).toBe(true);
     expect([large.shed, small.shed, moving.shed, other.shed]).toEqual([true, false, false, false]);
   });
+
+  test("when the whole budget is spent, a container past its share pays first, down to its share", () => {
+    const budget = new MemoryBudget(100);
+    const over = budget.share("over");
+    const within = budget.share("within");
+    const now = 10_000;
+    const mine = [holder(20, 0), holder(20, 0), holder(20, 0)];
+    const theirs = holder(40, 0); // the largest of all, but its container is within its share
+    for (const h of mine) {
+      over.watch(h, true);
+      h.shedForMemory = function () {
+        this.shed = true;
+        over.add(-20);
+      };
+    }
+    within.watch(theirs, true);
+    over.add(60);
+    within.add(41);
+    expect(budget.over).toBe(true);
+    expect(budget.shed(now)).toBe(true);
+    // one of its connections brought it to 40 of its 50, and the budget to 81 of 100
+    expect(mine.filter((h) => h.shed)).toHaveLength(1);
+    expect(theirs.shed).toBe(false);
+  });
+
+  test("the sweep sheds a container past its share that asks for nothing, though the budget is not spent", () => {
+    const budget = new MemoryBudget(100);
+    const over = budget.share("over");
+    const h = holder(60, 0);
+    h.shedForMemory = function () {
+      this.shed = true;
+      over.add(-60);
+    };
+    over.watch(h, true);
+    over.add(60);
+    expect(budget.over).toBe(false);
+    budget.sweep(10_000);
+    expect(h.shed).toBe(true);
+    expect(over.used).toBe(0);
+  });
 });

@@ -72,18 +72,37 @@ export class MemoryBudget {
     return out;
   }
 
+  /**
+   * Run every second: sheds what shedding on demand does not reach, the stalled connections of a
+   * container past its share that sends nothing more (its connections are not read, so none of its
+   * requests asks for a shed; a client gone while not read is only seen this way), and, while the
+   * budget is spent, anyone's.
+   */
+  sweep(now = performance.now()): void {
+    this.shedOverShares(now);
+    this.shed(now);
+  }
+
+  private shedOverShares(now: number): void {
+    for (const s of this.shares.values())
+      if (s.overShare) shedStalled([...s.watched], now, () => s.overShare);
+  }
+
   /** @internal a share no connection holds and that holds nothing is forgotten. */
   forget(s: MemoryShare): void {
     if (s.connections === 0 && s.used === 0 && this.shares.get(s.name) === s) this.shares.delete(s.name);
   }
 
   /**
-   * Closes connections whose clients made no progress for STALLED_MS, those holding the most first,
-   * until the budget is met. Returns whether it is met.
+   * Closes connections whose clients made no progress for STALLED_MS until the budget is met: first
+   * those of containers past their share (down to the share), then anyone's, those holding the most
+   * first. Returns whether it is met.
    */
   shed(now = performance.now()): boolean {
     if (!this.over) return true;
     if (now - this.lastShed < SHED_EVERY_MS) return false;
+    // the containers past their share pay first, down to their share
+    this.shedOverShares(now);
     const watched: BudgetHolder[] = [];
     for (const s of this.shares.values()) for (const h of s.watched) watched.push(h);
     shedStalled(watched, now, () => this.over);
