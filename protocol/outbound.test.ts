@@ -4,12 +4,15 @@ import { Outbound } from "./outbound.ts";
 
 /** A socket that takes at most `room` bytes per write until given more. */
 function socket(room: number) {
-  const s = { room, written: 0, write: (b: Uint8Array) => 0 };
-  s.write = (b: Uint8Array) => {
-    const n = Math.min(b.length, s.room);
-    s.room -= n;
-    s.written += n;
-    return n;
+  const s = {
+    room,
+    written: 0,
+    write: (b: Uint8Array): number => {
+      const n = Math.min(b.length, s.room);
+      s.room -= n;
+      s.written += n;
+      return n;
+    },
   };
   return s;
 }
