@@ -12,7 +12,7 @@ import {
   type Vector,
   type VectorFile,
 } from "../scripts/gen-vectors.ts";
-import { decodeBody, encodeFrame } from "./codec.ts";
+import { decodeBody, encodeFrame, encodeRequest } from "./codec.ts";
 import { DEFAULT_MAX_BODY, type Frame, FrameReader, HEADER_SIZE, readHeader } from "./frame.ts";
 import { ERROR_BODY, MESSAGES, type MessageName } from "./messages.ts";
 import { Status, VhsmError } from "./status.ts";
@@ -123,4 +123,16 @@ test("a leading byte-order mark is part of a string, not dropped: EF BB BF 'a' i
   const decoded = decodeBody({ s: "str" }, body) as { s: string };
   expect(decoded.s).toBe("\uFEFFa");
   expect(decoded.s).not.toBe("a");
+});
+
+test("a frame reader told to discard the frame it is receiving forgets it, and reads the next from its start", () => {
+  const frames: Frame[] = [];
+  const reader = new FrameReader(DEFAULT_MAX_BODY, (f) => frames.push({ ...f, body: f.body.slice() }));
+  const cut = encodeRequest("RANDOM", 1, { length: 16 });
+  reader.push(cut.subarray(0, cut.length - 2));
+  expect(reader.midFrame).toBe(true);
+  reader.discard();
+  expect([reader.midFrame, reader.partialBytes]).toEqual([false, 0]);
+  reader.push(encodeRequest("RANDOM", 2, { length: 32 }));
+  expect(frames.map((f) => f.requestId)).toEqual([2]);
 });

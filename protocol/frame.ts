@@ -152,6 +152,17 @@ export class FrameReader {
     return this.partialFill + (this.copied ? this.copied.length - this.copiedFill : 0);
   }
 
+  /** Forgets the frame being received (its connection will read no more): partialBytes becomes 0. */
+  discard(): void {
+    this.pieces = [];
+    this.owned = null;
+    this.header = null;
+    this.headerFill = 0;
+    this.partialFill = 0;
+    this.copied = null;
+    this.copiedFill = 0;
+  }
+
   /** True while a frame has started but not completed. */
   get midFrame(): boolean {
     return this.headerFill > 0 || this.header !== null;

@@ -609,6 +609,11 @@ export class Connection implements Idleable, BudgetHolder {
     // closed first: the flush may free a hold (mayRelease -> releaseWaiting -> closeIfEnded) and
     // re-enter here, which started a second linger timer that nothing restarts or clears
     this.closed = true;
+    // a request cut off (by a half-close, a frame error) can never complete: it stops counting now,
+    // not when the last answers have gone out
+    this.reader.discard();
+    this.charge(-this.partialCharged);
+    this.partialCharged = 0;
     this.outbound.flush();
     if (this.outbound.queuedBytes === 0) {
       this.close();
