@@ -75,8 +75,14 @@ async function start(mode: Mode, dir: string, appliance: string[]): Promise<Runn
   return {
     runDir,
     stop: async () => {
+      // SIGTERM first: tmux ends a pane with SIGHUP, which a headless appliance takes for "rotate the
+      // audit log" and survives (every headless round's appliance was left running)
+      const own = join(dir, "data");
+      await $`pkill -TERM -f -- ${own}`.quiet().nothrow();
+      for (let i = 0; i < 250 && (await $`pgrep -f -- ${own}`.quiet().nothrow()).exitCode === 0; i++)
+        await Bun.sleep(20);
       for (const s of sessions) await $`${TMUX} kill-session -t ${s}`.quiet().nothrow();
-      await Bun.sleep(300); // let the killed appliance release the CPU before the next round
+      await Bun.sleep(300); // let the stopped appliance release the CPU before the next round
     },
   };
 }
