@@ -122,6 +122,31 @@ describe("Accounts", () => {
     accounts.release(session);
   });
 
+  test("a locked user logged in elsewhere: a right and a wrong PIN take the same steps, so timing cannot tell them apart", async () => {
+    await accounts.createUser(container, "in", pin("right-pin"));
+    const session = await accounts.login(container, "in", pin("right-pin"));
+    for (let i = 0; i < 3; i++) await code(accounts.login(container, "in", pin(`guess-${i}`)));
+    const steps: string[] = [];
+    const store = users as unknown as Record<string, (...a: unknown[]) => unknown>;
+    for (const m of ["byName", "byId", "failedAttempts", "reserveAttempt", "resetAttempts"]) {
+      const real = store[m]!.bind(users);
+      store[m] = (...a: unknown[]) => {
+        steps.push(m);
+        return real(...a);
+      };
+    }
+    const trace = async (p: string) => {
+      steps.length = 0;
+      const c = await code(accounts.login(container, "in", pin(p)));
+      return [c, ...steps];
+    };
+    const right = await trace("right-pin");
+    const wrong = await trace("wrong-pin");
+    expect(right[0]).toBe("PIN_LOCKED");
+    expect(right).toEqual(wrong);
+    accounts.release(session);
+  });
+
   test("a name no user can have is never remembered nor locked", async () => {
     const long = "x".repeat(5000);
     for (let i = 0; i < 5; i++)

@@ -171,7 +171,14 @@ export class Accounts {
     if (isServiceUser(user.kdf)) return this.openServiceVault(container, user, pin);
     const max = this.options.maxPinAttempts;
     const open_ = this.vaults.get(user.id);
-    if (open_?.checkPin(pin) && this.users.reserveAttempt(user.id, max)) {
+    // a locked user never reaches the PIN check here: whatever runs after it (the attempt's write)
+    // would time the PIN's rightness, with unlimited free guesses
+    if (
+      open_ &&
+      this.users.failedAttempts(user.id) < max &&
+      open_.checkPin(pin) &&
+      this.users.reserveAttempt(user.id, max)
+    ) {
       this.users.resetAttempts(user.id);
       open_.sessions++;
       return open_;
@@ -224,8 +231,9 @@ export class Accounts {
         open_.sessions++;
         return open_;
       }
-      // as slow as a closed vault's wrong PIN: a fast refusal would tell that the user is logged in
-      await deriveKey(pin, this.dummyKdf);
+      // as slow as a closed vault's wrong PIN (with the user's own KDF cost): a fast refusal would
+      // tell that the user is logged in
+      await deriveKey(pin, parseKdfParams(user.kdf));
       throw this.wrongPin();
     }
     const params = parseKdfParams(user.kdf);
@@ -233,21 +241,24 @@ export class Accounts {
     try {
       const opened = openDataKey(kek, user.wrapped_key, (w) => dataKeyAad(container.name, name, w));
       if (!opened) throw this.wrongPin();
-      // an operator's PIN reset (or removal) committed during the KDF makes this data key stale
-      const now = this.users.byId(user.id);
-      if (!now || !Buffer.from(now.wrapped_key).equals(Buffer.from(user.wrapped_key))) {
-        opened.dataKey.fill(0);
-        throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
+      let kept = false;
+      try {
+        // an operator's PIN reset (or removal) committed during the KDF makes this data key stale
+        const now = this.users.byId(user.id);
+        if (!now || !Buffer.from(now.wrapped_key).equals(Buffer.from(user.wrapped_key))) {
+          throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
+        }
+        this.users.resetAttempts(user.id);
+        const raced = this.vaults.get(user.id);
+        if (raced) {
+          raced.sessions++;
+          return raced;
+        }
+        kept = true; // the vault owns the data key from here (and zeroes it when it closes)
+        return this.openVault(container, user, opened, pin, (v) => v.wrapDataKey(kek));
+      } finally {
+        if (!kept) opened.dataKey.fill(0);
       }
-      this.users.resetAttempts(user.id);
-
-      const raced = this.vaults.get(user.id);
-      if (raced) {
-        opened.dataKey.fill(0);
-        raced.sessions++;
-        return raced;
-      }
-      return this.openVault(container, user, opened, pin, (v) => v.wrapDataKey(kek));
     } finally {
       kek.fill(0);
     }
@@ -273,8 +284,12 @@ export class Accounts {
     this.users.resetAttempts(user.id);
     const params = newKdfParams(this.options.kdfLogN);
     const kek = await deriveKey(newPin, params);
-    const wrapped = vault.wrapDataKey(kek);
-    kek.fill(0);
+    let wrapped: Uint8Array;
+    try {
+      wrapped = vault.wrapDataKey(kek);
+    } finally {
+      kek.fill(0);
+    }
     this.users.rewrap(user.id, JSON.stringify(params), wrapped);
     vault.setPin(newPin);
   }

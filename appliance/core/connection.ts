@@ -191,6 +191,7 @@ export class Connection implements Idleable, BudgetHolder {
         this.refuseForMemory(frame);
         return true;
       }
+      if (this.closed) return true; // shed by the shed that made room
       // keep a copy: an assembled body goes back to the pool (new Uint8Array copies; Buffer#slice would not)
       const body = frame.split
         ? joinPieces(frame.split.pieces, frame.bodyLength, null)
@@ -246,6 +247,8 @@ export class Connection implements Idleable, BudgetHolder {
       this.refuseForMemory(frame);
       return true;
     }
+    // the shed that made room may have closed this very connection: run nothing for it
+    if (this.closed) return true;
     if (frame.split && !decoded) return this.dispatchSplit(frame);
     const name = messageName(frame.opcode);
     if (!name) {

@@ -95,6 +95,9 @@ test("a column holding something else than an integer (TEXT '9' for a version) i
     expect(tampered(() => vault.openKey({ ...r, [f]: String(r[f]) } as unknown as typeof r))).toBe(
       "TAMPERED",
     );
+  // material that is not a blob (TEXT or INTEGER in the column): TAMPERED, not a TypeError
+  for (const material of ["text", 42])
+    expect(tampered(() => vault.openKey({ ...r, material } as unknown as typeof r))).toBe("TAMPERED");
 });
 
 const ids = (keys: (LoadedKey | undefined)[]) => keys.map((k) => (k ? `${k.keyId}#${k.version}` : "-"));

@@ -49,7 +49,9 @@ export function pinVerifier(pin: Uint8Array): Buffer {
  * format: LEGACY_WRAP (a store from before seal format 3: the user's rows may be format 2), or
  * CURRENT_WRAP (every row was resealed, and the data key rewrapped, at the user's first login after
  * the upgrade: a row marked format 2 is then refused). Only the holder of the PIN (or, for service
- * users, the master key) can rewrap, so an edited file cannot turn a user back to legacy.
+ * users, the master key) can rewrap; what an edited file can do is put back the user's wrapped key
+ * from a copy taken before the upgrade, with rows of that copy (the row replay docs/threat-model.md
+ * does not cover).
  */
 export const LEGACY_WRAP = 1;
 export const CURRENT_WRAP = 2;
@@ -170,7 +172,9 @@ export class UserVault {
     // numbers only: a column given another type (TEXT '9') would pass the AAD (String) and then
     // compare or sort wrongly (a retired version taken for the newest)
     const material =
-      row.seal === format && STORED_NUMBERS.every((f) => Number.isSafeInteger(row[f]))
+      row.seal === format &&
+      row.material instanceof Uint8Array &&
+      STORED_NUMBERS.every((f) => Number.isSafeInteger(row[f]))
         ? open(this.dataKey, row.material, keyAad(this.containerName, this.userName, fields, format))
         : null;
     if (!material) {
@@ -179,7 +183,14 @@ export class UserVault {
         `key ${row.key_id} v${row.version} failed its integrity check; the key store may have been tampered with`,
       );
     }
-    if (format === LEGACY_SEAL_FORMAT) this.resealed(row, this.sealKey(fields, material));
+    if (format === LEGACY_SEAL_FORMAT) {
+      try {
+        this.resealed(row, this.sealKey(fields, material));
+      } catch (err) {
+        material.fill(0);
+        throw err;
+      }
+    }
     return material;
   }
 
