@@ -206,6 +206,10 @@ export class Accounts {
    * (ghostAttempts). A name no user can have (checkUserName) is not remembered: it tells nothing.
    */
   private async guessedName(container: ContainerRow, name: string, pin: Uint8Array): Promise<never> {
+    // the store reads a user's check makes in its turn (unlockVault), so that a locked name that is
+    // no user answers as fast as a locked user, not a lookup faster (free samples once locked)
+    this.users.byName(container.id, name);
+    this.users.reserveAttempt(0, this.options.maxPinAttempts);
     if (validUserName(name)) {
       const key = ghostKey(container, name);
       const attempts = this.ghostAttempts.get(key) ?? 0;

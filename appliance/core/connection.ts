@@ -497,7 +497,9 @@ export class Connection implements Idleable, BudgetHolder {
     try {
       this.services.audit.operation(this.session, name, request, value as Record<string, unknown>, Status.OK);
     } catch (err) {
-      // --audit-required: an operation whose record cannot be written is not acknowledged
+      // --audit-required: an operation whose record cannot be written is not acknowledged, and a
+      // LOGIN not acknowledged leaves no login behind (nor, on a closed connection, an open vault)
+      if (name === "LOGIN") this.releaseSession();
       this.fail(frame, kind, err, started);
       return;
     }
