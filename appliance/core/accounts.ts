@@ -179,11 +179,16 @@ export class Accounts {
       open_.checkPin(pin) &&
       this.users.reserveAttempt(user.id, max)
     ) {
-      this.users.resetAttempts(user.id);
-      open_.sessions++;
-      return open_;
+      return this.admit(open_, user.id);
     }
     return this.inTurn(user.id, () => this.unlockVault(container, name, pin));
+  }
+
+  /** A right PIN for an open vault: the attempt reserved for it is given back, one more session. */
+  private admit(vault: UserVault, userId: number): UserVault {
+    this.users.resetAttempts(userId);
+    vault.sessions++;
+    return vault;
   }
 
   /** Runs `check` after the checks queued before it under the same key (a user id, or a ghost's key). */
@@ -228,19 +233,15 @@ export class Accounts {
     const user = this.users.byName(container.id, name);
     if (!user) throw new VhsmError(Status.BAD_CREDENTIALS, "wrong user or PIN");
     if (!this.users.reserveAttempt(user.id, this.options.maxPinAttempts)) throw this.locked(name);
+    const params = parseKdfParams(user.kdf);
     const open_ = this.vaults.get(user.id);
     if (open_) {
-      if (open_.checkPin(pin)) {
-        this.users.resetAttempts(user.id);
-        open_.sessions++;
-        return open_;
-      }
+      if (open_.checkPin(pin)) return this.admit(open_, user.id);
       // as slow as a closed vault's wrong PIN (with the user's own KDF cost): a fast refusal would
       // tell that the user is logged in
-      await deriveKey(pin, parseKdfParams(user.kdf));
+      await deriveKey(pin, params);
       throw this.wrongPin();
     }
-    const params = parseKdfParams(user.kdf);
     const kek = await deriveKey(pin, params);
     try {
       const opened = openDataKey(kek, user.wrapped_key, (w) => dataKeyAad(container.name, name, w));

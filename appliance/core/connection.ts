@@ -423,7 +423,7 @@ export class Connection implements Idleable, BudgetHolder {
     this.partialCharged = partial;
     if (partial > 0) this.watch(true);
     else if (this.watched && this.outbound.queuedBytes === 0) this.watch(false);
-    if (!grew || !this.memory.over || this.memory.shed()) return;
+    if (!grew || !this.shortOfMemory()) return;
     throw new VhsmError(
       Status.LIMIT_EXCEEDED,
       `the appliance is short of memory for requests (${this.memory.shortage()}); send it again later`,

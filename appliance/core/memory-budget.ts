@@ -136,7 +136,7 @@ export class MemoryShare {
 
   /** Its connections may hold no more: its share or the whole budget is spent. */
   get over(): boolean {
-    return this.used > this.budget.containerLimit || this.budget.used > this.budget.limit;
+    return this.overShare || this.budget.over;
   }
 
   add(delta: number): void {
@@ -187,7 +187,7 @@ function shedStalled(holders: BudgetHolder[], now: number, over: () => boolean):
   }
 }
 
-export const MiB = (n: number) => `${Math.ceil(n / (1024 * 1024))} MiB`;
+const MiB = (n: number) => `${Math.ceil(n / (1024 * 1024))} MiB`;
 
 /** The default budget: a quarter of the machine's memory, at most 1 GiB. */
 export function defaultMemoryBudget(totalMemory: number): number {

@@ -197,15 +197,18 @@ export class UserVault {
   /** Wraps the data key under a new key-encryption key (PIN change; the upgrade of a legacy user). */
   wrapDataKey(kek: Uint8Array): Uint8Array {
     this.assertAlive();
-    const wrap = this.acceptsLegacyRows ? LEGACY_WRAP : CURRENT_WRAP;
-    return seal(kek, this.dataKey, dataKeyAad(this.containerName, this.userName, wrap));
+    return seal(kek, this.dataKey, dataKeyAad(this.containerName, this.userName, this.wrap));
   }
 
   /** The data key wrapped by the master key (a service user's upgrade). */
   wrapServiceKey(masterKey: Uint8Array): Uint8Array {
     this.assertAlive();
-    const wrap = this.acceptsLegacyRows ? LEGACY_WRAP : CURRENT_WRAP;
-    return seal(masterKey, this.dataKey, serviceKeyAad(this.containerName, this.userName, wrap));
+    return seal(masterKey, this.dataKey, serviceKeyAad(this.containerName, this.userName, this.wrap));
+  }
+
+  /** The label the data key is wrapped with: legacy until every row is resealed. */
+  private get wrap(): number {
+    return this.acceptsLegacyRows ? LEGACY_WRAP : CURRENT_WRAP;
   }
 
   /** A cached key: the newest version when `version` is 0. */
